@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { EntityId } from "./entity-id.js";
+
+/** A request id, chosen by the client and echoed by the answer. Signal ids also de-duplicate resends. */
+export const RequestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const OperationName = z.string().min(1).max(128);
+
+/** First frame on every connection. `clientId` names the client across reconnects (it scopes signal ids). */
+export const HelloFrame = z.object({
+  type: z.literal("hello"),
+  version: z.number().int(),
+  clientId: z.string().min(1).max(128).optional(),
+});
+export type HelloFrame = z.infer<typeof HelloFrame>;
+
+/** Fire-and-forget operation; acknowledged once durable. Its id de-duplicates resends from the same clientId. */
+export const SignalFrame = z.object({
+  type: z.literal("signal"),
+  id: RequestId,
+  entity: EntityId,
+  op: OperationName,
+  input: z.unknown().optional(),
+});
+export type SignalFrame = z.infer<typeof SignalFrame>;
+
+/** Request/response operation; answered with `result` (or `error`) once the change is durable. */
+export const CallFrame = z.object({
+  type: z.literal("call"),
+  id: RequestId,
+  entity: EntityId,
+  op: OperationName,
+  input: z.unknown().optional(),
+});
+export type CallFrame = z.infer<typeof CallFrame>;
+
+/** Reads an entity's durable state; answered with `state`. */
+export const GetFrame = z.object({
+  type: z.literal("get"),
+  id: RequestId,
+  entity: EntityId,
+});
+export type GetFrame = z.infer<typeof GetFrame>;
+
+/** Starts live state for an entity: a snapshot, then a patch per committed change. */
+export const SubscribeFrame = z.object({
+  type: z.literal("subscribe"),
+  id: RequestId,
+  entity: EntityId,
+  /** The last version the client holds; the server replays newer patches when it still has them. */
+  fromVersion: z.number().int().nonnegative().optional(),
+});
+export type SubscribeFrame = z.infer<typeof SubscribeFrame>;
+
+/** Stops live state for an entity on this connection. */
+export const UnsubscribeFrame = z.object({
+  type: z.literal("unsubscribe"),
+  id: RequestId,
+  entity: EntityId,
+});
+export type UnsubscribeFrame = z.infer<typeof UnsubscribeFrame>;
+
+/** Every frame a client may send. */
+export const ClientFrame = z.discriminatedUnion("type", [
+  HelloFrame,
+  SignalFrame,
+  CallFrame,
+  GetFrame,
+  SubscribeFrame,
+  UnsubscribeFrame,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+/** A frame that asks for an answer (everything but `hello`). */
+export type ClientRequest = Exclude<ClientFrame, HelloFrame>;

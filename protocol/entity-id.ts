@@ -1,0 +1,27 @@
+import { z } from "zod";
+
+/** An entity type's name: a letter or underscore, then letters, digits, `_`, `.` or `-`. */
+export const ENTITY_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+const MAX_KEY_LENGTH = 512;
+
+/** The parts of an entity id `Name/key`. */
+export interface EntityIdParts {
+  readonly name: string;
+  readonly key: string;
+}
+
+/** Splits `Name/key` (the key may itself contain `/`); returns undefined when the id is malformed. */
+export function parseEntityId(id: string): EntityIdParts | undefined {
+  const slash = id.indexOf("/");
+  if (slash <= 0) return undefined;
+  const name = id.slice(0, slash);
+  const key = id.slice(slash + 1);
+  if (!ENTITY_NAME_PATTERN.test(name) || key.length === 0 || key.length > MAX_KEY_LENGTH) return undefined;
+  return { name, key };
+}
+
+/** An entity id on the wire: `Name/key`, e.g. `Counter/alice`. */
+export const EntityId = z.string().refine((s) => parseEntityId(s) !== undefined, {
+  message: "entity id must look like Name/key (e.g. Counter/alice)",
+});
+export type EntityId = z.infer<typeof EntityId>;

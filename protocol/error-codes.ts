@@ -1,0 +1,31 @@
+/** Every error code that crosses the wire. Codes are snake_case and stable; messages are for people. */
+export const ErrorCode = {
+  /** The frame is not JSON, has the wrong shape, or an unknown type. */
+  bad_request: "bad_request",
+  /** The entity id names an entity type the server does not host. */
+  unknown_entity: "unknown_entity",
+  /** The entity type has no operation of that name. */
+  unknown_operation: "unknown_operation",
+  /** The operation ran and threw; its state changes were rolled back. */
+  operation_failed: "operation_failed",
+  /** The frame is larger than the server accepts. */
+  payload_too_large: "payload_too_large",
+  /** The client speaks a protocol version this server does not. */
+  unsupported_version: "unsupported_version",
+  /** The first frame on a connection must be `hello`. */
+  handshake_required: "handshake_required",
+  /** The connection closed (or could not be re-established in time) before an answer came. */
+  disconnected: "disconnected",
+  /** The client's queue of requests waiting for a connection is full. */
+  queue_full: "queue_full",
+  /** The server is shutting down and takes no new work. */
+  shutting_down: "shutting_down",
+  /** The subscriber could not keep up and was disconnected. */
+  slow_consumer: "slow_consumer",
+  /** Something failed inside the server; details are in its log, not on the wire. */
+  internal: "internal",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const ERROR_CODES = Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]];

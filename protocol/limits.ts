@@ -1,0 +1,15 @@
+/** Default largest WebSocket message the server accepts (1 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Most frames one message (a JSON array of frames) may carry. */
+export const MAX_FRAMES_PER_MESSAGE = 10_000;
+
+/** WebSocket close codes the server uses. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  messageTooBig: 1009,
+  /** The connection did not drain its outgoing buffer (live-state slow consumer past the hard cap). */
+  slowConsumer: 4008,
+} as const;

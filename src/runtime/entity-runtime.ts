@@ -1,0 +1,196 @@
+import { EntityError, ErrorCode, parseEntityId } from "../../protocol/index.js";
+import type { EntityStore, MailboxAddress, MailboxMessage } from "../storage/index.js";
+import { createLogger, errorMessage, type Logger } from "../log.js";
+import type { EntityDefinition } from "./define-entity.js";
+import { EntityCache } from "./entity-cache.js";
+import { EntityRegistry } from "./entity-registry.js";
+import { runTurn } from "./entity-turn.js";
+import { LoadedEntity } from "./loaded-entity.js";
+import type { EntityChange, OperationRequest, Outcome } from "./operation-request.js";
+
+export interface EntityRuntimeOptions {
+  readonly store: EntityStore;
+  readonly entities: Iterable<EntityDefinition>;
+  /** Most entities kept in memory (default 100,000); idle ones beyond it are evicted. */
+  readonly maxCachedEntities?: number;
+  /** How long a client's signal ids are remembered per entity for de-duplication (default 24 h). */
+  readonly dedupWindowMs?: number;
+  readonly log?: Logger;
+  /** Called when a commit fails: memory is then ahead of disk, so the host should stop (default: log). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+type ChangeListener = (changes: readonly EntityChange[]) => void;
+const MAX_SENDERS_PER_ENTITY = 4096;
+
+/**
+ * The single-writer runtime. Each entity has a mailbox; every tick, each entity with work runs one
+ * turn over everything in its mailbox, and all turns of the tick go into one store transaction
+ * (group commit). The output gate: answers, signals to other entities and change notifications of a
+ * tick are released only after that tick's transaction is durable, in tick order.
+ */
+export class EntityRuntime {
+  readonly registry: EntityRegistry;
+  private readonly store: EntityStore;
+  private readonly cache: EntityCache;
+  private readonly log: Logger;
+  private readonly dedupWindowMs: number;
+  private readonly changeListeners = new Set<ChangeListener>();
+  private ready: LoadedEntity[] = [];
+  private tickScheduled = false;
+  private gate: Promise<void> = Promise.resolve();
+  private failed: unknown;
+  private closing = false;
+
+  constructor(private readonly options: EntityRuntimeOptions) {
+    this.store = options.store;
+    this.registry = new EntityRegistry(options.entities);
+    this.cache = new EntityCache(options.maxCachedEntities ?? 100_000);
+    this.log = options.log ?? createLogger();
+    this.dedupWindowMs = options.dedupWindowMs ?? 24 * 60 * 60 * 1000;
+  }
+
+  /** Queues the messages that were durable but not yet applied when the process last stopped. */
+  start(): void {
+    let recovered = 0;
+    for (const partition of this.store.localPartitions) {
+      for (const [address, message] of this.store.readMailbox(partition)) {
+        this.deliverMessage(address, message);
+        recovered++;
+      }
+    }
+    if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
+  }
+
+  /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
+  submit(request: OperationRequest): void {
+    if (this.closing || this.failed !== undefined) {
+      const message = this.failed !== undefined ? "the server could not write to its store" : "the server is shutting down";
+      request.replyTo?.deliver(request.requestId ?? 0, {
+        kind: "error",
+        code: this.failed !== undefined ? ErrorCode.internal : ErrorCode.shutting_down,
+        message,
+      });
+      return;
+    }
+    const entity = this.load(request.entityId);
+    entity.mailbox.push(request);
+    if (!entity.scheduled) {
+      entity.scheduled = true;
+      this.ready.push(entity);
+      this.cache.touch(entity);
+    }
+    if (!this.tickScheduled) {
+      this.tickScheduled = true;
+      setImmediate(() => this.runTick());
+    }
+  }
+
+  /** Listens to durable changes (after each commit, in commit order). Returns an unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** How many entities are in memory now. */
+  get cachedEntities(): number {
+    return this.cache.size;
+  }
+
+  /** Stops taking work, finishes what is queued, and waits until all of it is durable. */
+  async close(): Promise<void> {
+    while (this.tickScheduled || this.ready.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    this.closing = true;
+    await this.gate;
+  }
+
+  private load(id: string): LoadedEntity {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const name = parseEntityId(id)?.name;
+    const definition = name === undefined ? undefined : this.registry.definition(name);
+    if (definition === undefined) throw new EntityError(ErrorCode.unknown_entity, `no entity type for "${id}"`);
+    const entity = new LoadedEntity(id, definition, this.store.readEntity(id));
+    this.cache.touch(entity);
+    return entity;
+  }
+
+  private deliverMessage(address: MailboxAddress, message: MailboxMessage): void {
+    const problem = this.registry.check(message.target, message.op);
+    if (problem) {
+      this.log.warn("mailbox message kept: its entity type or operation is not in this app", { ...address, target: message.target, op: message.op });
+      return;
+    }
+    this.submit({ kind: "signal", entityId: message.target, op: message.op, input: message.input, message: address });
+  }
+
+  private runTick(): void {
+    this.tickScheduled = false;
+    const entities = this.ready;
+    this.ready = [];
+    const nowMs = Date.now();
+    const batch = this.store.newBatch();
+    const outcomes: Array<[OperationRequest, Outcome]> = [];
+    const deliveries: Array<[MailboxAddress, MailboxMessage]> = [];
+    const changes: EntityChange[] = [];
+
+    for (const entity of entities) {
+      entity.scheduled = false;
+      const operations = entity.mailbox;
+      entity.mailbox = [];
+      const turn = runTurn(entity, operations, this.registry, nowMs);
+      for (const outcome of turn.outcomes) outcomes.push(outcome);
+      for (const address of turn.consumed) batch.deleteMessage(address);
+      for (const message of turn.outgoing) deliveries.push([batch.appendMessage(message), message]);
+      if (turn.stateChanged) {
+        entity.version++;
+        changes.push({ entityId: entity.id, version: entity.version, state: entity.state ?? null, previousState: turn.previousState ?? null });
+      }
+      if (turn.stateChanged || turn.sendersChanged) {
+        entity.pruneSenders(nowMs, this.dedupWindowMs, MAX_SENDERS_PER_ENTITY);
+        const record = entity.toRecord();
+        if (record) batch.putEntity(entity.id, record);
+        else batch.deleteEntity(entity.id);
+      }
+      entity.pendingCommits++;
+    }
+
+    const durable = batch.size > 0 ? this.store.commit(batch) : undefined;
+    this.gate = this.gate
+      .then(() => durable)
+      .then(
+        () => this.release(entities, outcomes, deliveries, changes),
+        (error: unknown) => this.fail(error, entities, outcomes),
+      );
+  }
+
+  private release(
+    entities: LoadedEntity[],
+    outcomes: Array<[OperationRequest, Outcome]>,
+    deliveries: Array<[MailboxAddress, MailboxMessage]>,
+    changes: EntityChange[],
+  ): void {
+    for (const entity of entities) entity.pendingCommits--;
+    for (const [request, outcome] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
+    if (changes.length > 0) {
+      for (const listener of this.changeListeners) {
+        try {
+          listener(changes);
+        } catch (error) {
+          this.log.error("change listener failed", { error: errorMessage(error) });
+        }
+      }
+    }
+    for (const [address, message] of deliveries) this.deliverMessage(address, message);
+    this.cache.evictIdle();
+  }
+
+  private fail(error: unknown, entities: LoadedEntity[], outcomes: Array<[OperationRequest, Outcome]>): void {
+    this.failed ??= error;
+    this.log.error("commit failed; taking no more work", { error: errorMessage(error) });
+    for (const entity of entities) entity.pendingCommits--;
+    const outcome: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
+    for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
+    (this.options.onFatal ?? (() => undefined))(error);
+  }
+}

@@ -1,0 +1,83 @@
+import { ErrorCode } from "../../protocol/index.js";
+import type { MailboxAddress, MailboxMessage } from "../storage/index.js";
+import type { EntityRegistry } from "./entity-registry.js";
+import { cloneJson, jsonEqual } from "./json-value.js";
+import type { LoadedEntity } from "./loaded-entity.js";
+import { OperationContext } from "./operation-context.js";
+import type { OperationRequest, Outcome } from "./operation-request.js";
+import { errorMessage } from "../log.js";
+
+/** What one turn did: the answers, the signals to other entities, and whether anything must be written. */
+export interface TurnResult {
+  readonly outcomes: Array<[OperationRequest, Outcome]>;
+  readonly outgoing: MailboxMessage[];
+  readonly consumed: MailboxAddress[];
+  readonly stateChanged: boolean;
+  readonly previousState: unknown;
+  readonly sendersChanged: boolean;
+}
+
+const ACK: Outcome = { kind: "ack" };
+
+/**
+ * Runs every operation waiting in an entity's mailbox, one at a time, in order. Each operation works
+ * on a copy of the state; when it throws (or leaves a state JSON cannot hold) its copy is dropped,
+ * so its changes roll back while the rest of the batch keeps theirs. Updates `entity` in place.
+ */
+export function runTurn(entity: LoadedEntity, operations: OperationRequest[], registry: EntityRegistry, nowMs: number): TurnResult {
+  const outcomes: Array<[OperationRequest, Outcome]> = [];
+  const outgoing: MailboxMessage[] = [];
+  const consumed: MailboxAddress[] = [];
+  const previousState = entity.state;
+  let sendersChanged = false;
+
+  for (const request of operations) {
+    if (request.message) consumed.push(request.message);
+    if (request.kind === "read") {
+      const changedSoFar = !jsonEqual(previousState, entity.state);
+      outcomes.push([request, { kind: "state", entityId: entity.id, state: entity.state ?? null, version: entity.version + (changedSoFar ? 1 : 0) }]);
+      continue;
+    }
+    if (request.sender) {
+      const last = entity.senders.get(request.sender.clientId);
+      if (last !== undefined && request.sender.seq <= last[0]) {
+        outcomes.push([request, ACK]); // a resend of a signal already applied
+        continue;
+      }
+      entity.senders.set(request.sender.clientId, [request.sender.seq, nowMs]);
+      sendersChanged = true;
+    }
+    const outcome = runOperation(entity, request, registry, outgoing);
+    outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
+  }
+  const stateChanged = !jsonEqual(previousState, entity.state);
+  return { outcomes, outgoing, consumed, stateChanged, previousState, sendersChanged };
+}
+
+function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[]): Outcome {
+  const definition = entity.definition;
+  try {
+    const initial = entity.exists ? cloneJson(entity.state) : definition.kind === "operations" ? definition.initialState() : undefined;
+    const ctx = new OperationContext(entity.id, entity.name, entity.key, request.op, request.input, initial, registry);
+    let result: unknown;
+    if (definition.kind === "operations") {
+      const operation = definition.operations[request.op];
+      if (operation === undefined) {
+        return { kind: "error", code: ErrorCode.unknown_operation, message: `entity type "${entity.name}" has no operation "${request.op}"` };
+      }
+      result = operation(ctx, request.input);
+    } else {
+      result = definition.dispatch(ctx);
+    }
+    if (typeof (result as { then?: unknown } | null)?.then === "function") {
+      throw new Error("the operation returned a promise; entity operations must be synchronous");
+    }
+    const value = cloneJson(result);
+    entity.state = cloneJson(ctx.state);
+    outgoing.push(...ctx.outgoing);
+    return { kind: "result", value };
+  } catch (error) {
+    const message = `${entity.id} ${request.op}: ${errorMessage(error)}`;
+    return { kind: "error", code: ErrorCode.operation_failed, message };
+  }
+}

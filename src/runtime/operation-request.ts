@@ -1,0 +1,40 @@
+import type { ErrorCode } from "../../protocol/index.js";
+import type { MailboxAddress } from "../storage/index.js";
+
+/** `signal`: run and acknowledge; `call`: run and answer with the result; `read`: answer with the state. */
+export type OperationKind = "signal" | "call" | "read";
+
+/** What the runtime answers, always after the changes it depends on are durable. */
+export type Outcome =
+  | { readonly kind: "ack" }
+  | { readonly kind: "result"; readonly value: unknown }
+  | { readonly kind: "state"; readonly entityId: string; readonly state: unknown; readonly version: number }
+  | { readonly kind: "error"; readonly code: ErrorCode; readonly message: string };
+
+/** Where outcomes go (a connection, a test, later an orchestration). */
+export interface ReplyTarget {
+  deliver(requestId: number, outcome: Outcome): void;
+}
+
+/** One operation waiting in an entity's mailbox. */
+export interface OperationRequest {
+  readonly kind: OperationKind;
+  readonly entityId: string;
+  /** The operation's name; empty for `read`. */
+  readonly op: string;
+  readonly input?: unknown;
+  /** A client signal's de-duplication identity: applied at most once per (clientId, seq) and entity. */
+  readonly sender?: { readonly clientId: string; readonly seq: number };
+  /** A signal from another entity, delivered from the durable mailbox; removed when applied. */
+  readonly message?: MailboxAddress;
+  readonly replyTo?: ReplyTarget;
+  readonly requestId?: number;
+}
+
+/** A committed, durable change of an entity's state (state is null when the entity was deleted). */
+export interface EntityChange {
+  readonly entityId: string;
+  readonly version: number;
+  readonly state: unknown;
+  readonly previousState: unknown;
+}

@@ -1,0 +1,175 @@
+import {
+  CloseCode,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  decodeClientMessage,
+  encodeMessage,
+  type ClientFrame,
+  type ErrorFrame,
+  type ServerFrame,
+} from "../../protocol/index.js";
+import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
+import type { Logger } from "../log.js";
+import type { SocketHandlers, TransportSocket } from "./transport.js";
+
+/** Largest number of frames the server puts in one outgoing message. */
+const MAX_FRAMES_PER_SENT_MESSAGE = 2000;
+
+/** Live-state subscriptions, as a connection uses them (the live-state hub implements it). */
+export interface SubscriptionService {
+  subscribe(session: ConnectionSession, requestId: number, entityId: string, fromVersion: number | undefined): void;
+  unsubscribe(session: ConnectionSession, requestId: number, entityId: string): void;
+  /** The connection drained its outgoing buffer. */
+  drained(session: ConnectionSession): void;
+  closed(session: ConnectionSession): void;
+}
+
+export interface ConnectionContext {
+  readonly runtime: EntityRuntime;
+  readonly subscriptions: SubscriptionService;
+  readonly maxMessageBytes: number;
+  readonly log: Logger;
+}
+
+/**
+ * One client connection: the handshake, the frames it sends, and the answers it gets. Answers are
+ * coalesced: everything released in one go (one commit) leaves as one message, acks as one `ack` frame.
+ */
+export class ConnectionSession implements ReplyTarget, SocketHandlers {
+  private clientId: string | undefined;
+  private greeted = false;
+  private closed = false;
+  private acks: number[] = [];
+  private outgoing: ServerFrame[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    readonly socket: TransportSocket,
+    private readonly context: ConnectionContext,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  onMessage(message: string): void {
+    const { frames, errors } = decodeClientMessage(message);
+    for (const error of errors) this.send(error);
+    for (const frame of frames) this.handle(frame);
+  }
+
+  onBinaryMessage(): void {
+    this.send({ type: "error", code: ErrorCode.bad_request, message: "binary messages are not accepted; send JSON text" });
+  }
+
+  onDrain(): void {
+    this.context.subscriptions.drained(this);
+  }
+
+  onClose(): void {
+    this.closed = true;
+    this.context.subscriptions.closed(this);
+  }
+
+  deliver(requestId: number, outcome: Outcome): void {
+    if (this.closed) return;
+    switch (outcome.kind) {
+      case "ack":
+        this.acks.push(requestId);
+        this.scheduleFlush();
+        return;
+      case "result":
+        return this.send(outcome.value === undefined ? { type: "result", id: requestId } : { type: "result", id: requestId, value: outcome.value });
+      case "state":
+        return this.send({ type: "state", id: requestId, entity: outcome.entityId, state: outcome.state, version: outcome.version });
+      case "error":
+        return this.send({ type: "error", id: requestId, code: outcome.code, message: outcome.message });
+    }
+  }
+
+  /** Queues a frame; queued frames leave together at the end of the current job. */
+  send(frame: ServerFrame): void {
+    if (this.closed) return;
+    this.outgoing.push(frame);
+    this.scheduleFlush();
+  }
+
+  /** Sends already-encoded bytes now (live-state patches share one encoding among subscribers). */
+  sendEncoded(message: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.send(message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.flush();
+    this.socket.close(code, reason);
+  }
+
+  private handle(frame: ClientFrame): void {
+    if (frame.type === "hello") return this.hello(frame.version, frame.clientId);
+    if (!this.greeted) {
+      return this.send({ type: "error", id: frame.id, code: ErrorCode.handshake_required, message: 'send {"type":"hello","version":1} first' });
+    }
+    const { runtime } = this.context;
+    switch (frame.type) {
+      case "signal":
+      case "call": {
+        const problem = runtime.registry.check(frame.entity, frame.op);
+        if (problem) return this.send(errorFrame(frame.id, problem.code, problem.message));
+        const sender = frame.type === "signal" && this.clientId !== undefined ? { clientId: this.clientId, seq: frame.id } : undefined;
+        return runtime.submit({ kind: frame.type, entityId: frame.entity, op: frame.op, input: frame.input, sender, replyTo: this, requestId: frame.id });
+      }
+      case "get": {
+        const problem = runtime.registry.check(frame.entity);
+        if (problem) return this.send(errorFrame(frame.id, problem.code, problem.message));
+        return runtime.submit({ kind: "read", entityId: frame.entity, op: "", replyTo: this, requestId: frame.id });
+      }
+      case "subscribe": {
+        const problem = runtime.registry.check(frame.entity);
+        if (problem) return this.send(errorFrame(frame.id, problem.code, problem.message));
+        return this.context.subscriptions.subscribe(this, frame.id, frame.entity, frame.fromVersion);
+      }
+      case "unsubscribe":
+        return this.context.subscriptions.unsubscribe(this, frame.id, frame.entity);
+    }
+  }
+
+  private hello(version: number, clientId: string | undefined): void {
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      this.send(errorFrame(undefined, ErrorCode.unsupported_version, `protocol version ${version} is not supported; this server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`));
+      this.close(CloseCode.protocolError, "unsupported protocol version");
+      return;
+    }
+    if (this.greeted) return this.send(errorFrame(undefined, ErrorCode.bad_request, "hello was already received on this connection"));
+    this.greeted = true;
+    this.clientId = clientId;
+    this.send({ type: "welcome", version: PROTOCOL_VERSION, maxMessageBytes: this.context.maxMessageBytes });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    const frames: object[] = this.outgoing;
+    this.outgoing = [];
+    if (this.acks.length > 0) {
+      frames.unshift({ type: "ack", ids: this.acks });
+      this.acks = [];
+    }
+    for (let start = 0; start < frames.length; start += MAX_FRAMES_PER_SENT_MESSAGE) {
+      this.socket.send(encodeMessage(frames.slice(start, start + MAX_FRAMES_PER_SENT_MESSAGE)));
+    }
+  }
+}
+
+function errorFrame(id: number | undefined, code: ErrorFrame["code"], message: string): ErrorFrame {
+  return id === undefined ? { type: "error", code, message } : { type: "error", id, code, message };
+}

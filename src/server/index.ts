@@ -1,0 +1,3 @@
+export { startServer, type RunningServer, type ServerOptions, type TransportName } from "./server.js";
+export type { HttpHandler, HttpRequest, HttpResponse } from "./transport.js";
+export { json } from "./http-routes.js";

@@ -1,0 +1,1 @@
+export { LiveStateHub, type LiveStateOptions } from "./live-state-hub.js";

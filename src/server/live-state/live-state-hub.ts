@@ -1,0 +1,159 @@
+import { CloseCode, ErrorCode, encodeMessage, type SnapshotFrame } from "../../../protocol/index.js";
+import type { EntityChange, EntityRuntime, Outcome } from "../../runtime/index.js";
+import type { ConnectionSession, SubscriptionService } from "../connection-session.js";
+import { encodeChange } from "./change-encoder.js";
+import { EntityFeed, type Subscriber } from "./entity-feed.js";
+
+export interface LiveStateOptions {
+  /** Changes kept per entity for resubscribes (default 64). */
+  readonly ringSize?: number;
+  /** Past this many buffered bytes a subscriber gets no more patches until it drains (default 1 MiB). */
+  readonly softBufferBytes?: number;
+  /** Past this many buffered bytes the connection is closed with 4008 (default 16 MiB). */
+  readonly hardBufferBytes?: number;
+  /** How long a feed with no subscribers is kept for resubscribes (default 30 s). */
+  readonly idleFeedMs?: number;
+}
+
+/**
+ * Live entity state. Each committed change is encoded once (patch or snapshot) and the same bytes go
+ * to every subscriber of that entity. Subscribers that do not drain are skipped and resynced with one
+ * snapshot when they do; past a hard cap their connection is closed.
+ */
+export class LiveStateHub implements SubscriptionService {
+  private readonly feeds = new Map<string, EntityFeed>();
+  private readonly bySession = new Map<ConnectionSession, Set<string>>();
+  private readonly ringSize: number;
+  private readonly softBufferBytes: number;
+  private readonly hardBufferBytes: number;
+  private readonly idleFeedMs: number;
+  private readonly stopListening: () => void;
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly runtime: EntityRuntime,
+    options: LiveStateOptions = {},
+  ) {
+    this.ringSize = options.ringSize ?? 64;
+    this.softBufferBytes = options.softBufferBytes ?? 1024 * 1024;
+    this.hardBufferBytes = options.hardBufferBytes ?? 16 * 1024 * 1024;
+    this.idleFeedMs = options.idleFeedMs ?? 30_000;
+    this.stopListening = runtime.onChange((changes) => this.publish(changes));
+    this.sweepTimer = setInterval(() => this.sweepIdleFeeds(), Math.max(1000, this.idleFeedMs / 2)).unref();
+  }
+
+  /** Feeds in memory (for tests and metrics). */
+  get feedCount(): number {
+    return this.feeds.size;
+  }
+
+  subscribe(session: ConnectionSession, requestId: number, entityId: string, fromVersion: number | undefined): void {
+    const feed = this.feedFor(entityId);
+    const subscriber: Subscriber = { session, version: -1, awaitingSnapshot: true, stalled: false };
+    feed.subscribers.set(session, subscriber);
+    feed.idleSince = undefined;
+    let entities = this.bySession.get(session);
+    if (!entities) this.bySession.set(session, (entities = new Set()));
+    entities.add(entityId);
+
+    const replay = fromVersion === undefined ? undefined : feed.changesSince(fromVersion);
+    if (replay !== undefined) {
+      subscriber.awaitingSnapshot = false;
+      subscriber.version = feed.version;
+      session.deliver(requestId, { kind: "ack" });
+      for (const message of replay) session.sendEncoded(message);
+      return;
+    }
+    if (feed.known) return this.sendSnapshot(feed, subscriber, requestId);
+    this.runtime.submit({ kind: "read", entityId, op: "", requestId, replyTo: { deliver: (id, outcome) => this.snapshotRead(feed, subscriber, id, outcome) } });
+  }
+
+  unsubscribe(session: ConnectionSession, requestId: number, entityId: string): void {
+    this.remove(session, entityId);
+    session.deliver(requestId, { kind: "ack" });
+  }
+
+  drained(session: ConnectionSession): void {
+    if (session.socket.bufferedAmount > this.softBufferBytes) return;
+    for (const entityId of this.bySession.get(session) ?? []) {
+      const feed = this.feeds.get(entityId);
+      const subscriber = feed?.subscribers.get(session);
+      if (feed && subscriber?.stalled) this.sendSnapshot(feed, subscriber, undefined);
+    }
+  }
+
+  closed(session: ConnectionSession): void {
+    for (const entityId of this.bySession.get(session) ?? []) this.remove(session, entityId);
+    this.bySession.delete(session);
+  }
+
+  close(): void {
+    this.stopListening();
+    clearInterval(this.sweepTimer);
+  }
+
+  private publish(changes: readonly EntityChange[]): void {
+    for (const change of changes) {
+      const feed = this.feeds.get(change.entityId);
+      if (!feed) continue;
+      const message = encodeChange(change);
+      if (!feed.record(change.version, change.state, message)) continue;
+      for (const subscriber of feed.subscribers.values()) this.sendChange(feed, subscriber, change.version, message);
+    }
+  }
+
+  private sendChange(feed: EntityFeed, subscriber: Subscriber, version: number, message: string): void {
+    if (subscriber.awaitingSnapshot || subscriber.stalled || version <= subscriber.version) return;
+    const buffered = subscriber.session.socket.bufferedAmount;
+    if (buffered > this.hardBufferBytes) return this.dropSlowConsumer(subscriber.session);
+    if (buffered > this.softBufferBytes) {
+      subscriber.stalled = true;
+      return;
+    }
+    if (version !== subscriber.version + 1) return this.sendSnapshot(feed, subscriber, undefined);
+    subscriber.version = version;
+    subscriber.session.sendEncoded(message);
+  }
+
+  private snapshotRead(feed: EntityFeed, subscriber: Subscriber, requestId: number, outcome: Outcome): void {
+    if (outcome.kind === "state") feed.learn(outcome.version, outcome.state);
+    if (!subscriber.awaitingSnapshot || feed.subscribers.get(subscriber.session) !== subscriber) return;
+    if (outcome.kind === "state") this.sendSnapshot(feed, subscriber, requestId);
+    else subscriber.session.deliver(requestId, outcome);
+  }
+
+  private sendSnapshot(feed: EntityFeed, subscriber: Subscriber, requestId: number | undefined): void {
+    subscriber.awaitingSnapshot = false;
+    subscriber.stalled = false;
+    subscriber.version = feed.version;
+    const frame: SnapshotFrame = { type: "snapshot", entity: feed.entityId, state: feed.state, version: feed.version };
+    subscriber.session.sendEncoded(encodeMessage([requestId === undefined ? frame : { ...frame, id: requestId }]));
+  }
+
+  private dropSlowConsumer(session: ConnectionSession): void {
+    session.send({ type: "error", code: ErrorCode.slow_consumer, message: "this connection did not read its live updates; closing it" });
+    session.close(CloseCode.slowConsumer, "slow consumer");
+    this.closed(session);
+  }
+
+  private feedFor(entityId: string): EntityFeed {
+    let feed = this.feeds.get(entityId);
+    if (!feed) this.feeds.set(entityId, (feed = new EntityFeed(entityId, this.ringSize)));
+    return feed;
+  }
+
+  private remove(session: ConnectionSession, entityId: string): void {
+    this.bySession.get(session)?.delete(entityId);
+    const feed = this.feeds.get(entityId);
+    if (!feed) return;
+    feed.subscribers.delete(session);
+    if (feed.subscribers.size === 0) feed.idleSince = Date.now();
+  }
+
+  private sweepIdleFeeds(): void {
+    const now = Date.now();
+    for (const [entityId, feed] of this.feeds) {
+      if (feed.idleSince !== undefined && now - feed.idleSince >= this.idleFeedMs) this.feeds.delete(entityId);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES } from "../../protocol/index.js";
+import { createLogger, type Logger } from "../log.js";
+import { EntityRuntime, isEntityDefinition, type EntityDefinition } from "../runtime/index.js";
+import { LmdbStore } from "../storage/index.js";
+import { ConnectionSession } from "./connection-session.js";
+import { json, routeHttp } from "./http-routes.js";
+import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
+import type { HttpHandler, Transport } from "./transport.js";
+import { loadUws, UwsTransport } from "./uws-transport.js";
+import { WsTransport } from "./ws-transport.js";
+
+export type TransportName = "ws" | "uws";
+
+export interface ServerOptions {
+  /** Where the LMDB files live (created when missing). */
+  readonly dataDir: string;
+  /** The app: entity definitions, or a module's exports (every defineEntity result in it is hosted). */
+  readonly app: Iterable<EntityDefinition> | Record<string, unknown>;
+  /** Default 127.0.0.1: reachable from this machine only. */
+  readonly host?: string;
+  /** Default 7071; 0 picks a free port. */
+  readonly port?: number;
+  /** Default "uws" where uWebSockets.js loads, else "ws". */
+  readonly transport?: TransportName;
+  /** Largest accepted WebSocket message (default 1 MiB); a larger one closes its connection with 1009. */
+  readonly maxMessageBytes?: number;
+  /** Partitions of a new data directory (default 16). */
+  readonly partitions?: number;
+  readonly maxCachedEntities?: number;
+  readonly liveState?: LiveStateOptions;
+  /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */
+  readonly httpRoutes?: Record<string, HttpHandler>;
+  readonly log?: Logger;
+  /** Called when the store fails and the server stops taking work (default: log it). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export interface RunningServer {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`, what `connect()` takes. */
+  readonly url: string;
+  readonly transport: TransportName;
+  readonly runtime: EntityRuntime;
+  readonly liveState: LiveStateHub;
+  /** Closes connections, finishes queued work, makes it durable and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts the entity service: LMDB store, runtime, live state and a WebSocket endpoint at /ws. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.log ?? createLogger();
+  const host = options.host ?? "127.0.0.1";
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const definitions = collectDefinitions(options.app);
+  if (definitions.length === 0) throw new Error("the app defines no entities (export the results of defineEntity)");
+
+  const store = await LmdbStore.open({ path: options.dataDir, partitionCount: options.partitions });
+  const runtime = new EntityRuntime({ store, entities: definitions, maxCachedEntities: options.maxCachedEntities, log, onFatal: options.onFatal });
+  runtime.start();
+  const liveState = new LiveStateHub(runtime, options.liveState);
+  const transport = await chooseTransport(options.transport, log);
+  const context = { runtime, subscriptions: liveState, maxMessageBytes, log };
+  const onHttp = routeHttp({
+    "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),
+    ...options.httpRoutes,
+  });
+
+  let port: number;
+  try {
+    port = await transport.listen({
+      host,
+      port: options.port ?? 7071,
+      maxMessageBytes,
+      onConnection: (socket) => new ConnectionSession(socket, context),
+      onHttp,
+    });
+  } catch (error) {
+    liveState.close();
+    await store.close();
+    throw error;
+  }
+  log.info("listening", { url: `http://${host}:${port}`, transport: transport.name, entities: runtime.registry.names, partitions: store.partitionCount });
+
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port,
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    transport: transport.name,
+    runtime,
+    liveState,
+    close: () =>
+      (closing ??= (async () => {
+        await transport.close(CloseCode.goingAway, "server shutting down");
+        liveState.close();
+        await runtime.close();
+        await store.close();
+      })()),
+  };
+}
+
+function collectDefinitions(app: ServerOptions["app"]): EntityDefinition[] {
+  const values = Symbol.iterator in app ? [...(app as Iterable<unknown>)] : Object.values(app);
+  return values.filter(isEntityDefinition);
+}
+
+async function chooseTransport(name: TransportName | undefined, log: Logger): Promise<Transport> {
+  if (name === "ws") return new WsTransport();
+  const uws = await loadUws();
+  if (uws) return new UwsTransport(uws);
+  if (name === "uws") throw new Error("uWebSockets.js does not load on this platform; use --transport ws");
+  log.warn("uWebSockets.js does not load here; using ws");
+  return new WsTransport();
+}

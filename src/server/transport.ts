@@ -1,0 +1,60 @@
+/**
+ * The small interface both WebSocket servers (uWebSockets.js and ws) implement: a WebSocket endpoint
+ * at /ws carrying text messages, and plain HTTP for everything else.
+ */
+
+/** One open WebSocket, as the connection logic sees it. */
+export interface TransportSocket {
+  send(message: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes queued for sending and not yet written to the network. */
+  readonly bufferedAmount: number;
+}
+
+/** What happens on one connection; returned by `onConnection` when a socket opens. */
+export interface SocketHandlers {
+  onMessage(message: string): void;
+  /** A binary message (the protocol is text only). */
+  onBinaryMessage(): void;
+  /** The outgoing buffer drained below the transport's threshold. */
+  onDrain(): void;
+  onClose(): void;
+}
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: string | Buffer;
+}
+
+export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;
+
+export interface TransportOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Largest accepted message; a larger one closes its connection with 1009. */
+  readonly maxMessageBytes: number;
+  readonly onConnection: (socket: TransportSocket) => SocketHandlers;
+  readonly onHttp: HttpHandler;
+}
+
+export interface Transport {
+  readonly name: "ws" | "uws";
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(options: TransportOptions): Promise<number>;
+  /** Stops listening and closes every open connection with `code`. */
+  close(code: number, reason: string): Promise<void>;
+}
+
+/** Bodies larger than this are refused by the HTTP side of both transports. */
+export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
+
+export const WS_PATH = "/ws";

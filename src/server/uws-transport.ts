@@ -1,0 +1,133 @@
+import type * as Uws from "uWebSockets.js";
+import { CloseCode } from "../../protocol/index.js";
+import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpResponse, type Transport, type TransportOptions, type SocketHandlers } from "./transport.js";
+
+type UwsModule = typeof Uws;
+type SocketData = { handlers?: SocketHandlers; closed?: boolean };
+
+/** Most bytes uWebSockets.js may queue for one socket; past it the socket is closed rather than a message dropped. */
+const MAX_BACKPRESSURE_BYTES = 256 * 1024 * 1024;
+const OVERSIZE_GRACE_BYTES = 64 * 1024 * 1024;
+const STATUS_TEXT: Record<number, string> = { 200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Payload Too Large", 500: "500 Internal Server Error" };
+const decoder = new TextDecoder();
+
+/** Loads uWebSockets.js; undefined when its native binary does not load on this platform. */
+export async function loadUws(): Promise<UwsModule | undefined> {
+  try {
+    const module = (await import("uWebSockets.js")) as UwsModule & { default?: UwsModule };
+    const uws = module.default ?? module;
+    return typeof uws.App === "function" ? uws : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** uWebSockets.js: the fast transport, used by default where it loads. */
+export class UwsTransport implements Transport {
+  readonly name = "uws";
+  private listenSocket: Uws.us_listen_socket | undefined;
+  private readonly sockets = new Set<Uws.WebSocket<SocketData>>();
+
+  constructor(private readonly uws: UwsModule) {}
+
+  async listen(options: TransportOptions): Promise<number> {
+    const app = this.uws.App();
+    app.ws<SocketData>(WS_PATH, {
+      // uWebSockets.js drops an oversized message's connection without a close frame (1006), so it gets a
+      // larger limit and this transport closes messages over the real one with 1009 itself.
+      maxPayloadLength: Math.max(4 * options.maxMessageBytes, OVERSIZE_GRACE_BYTES),
+      maxBackpressure: MAX_BACKPRESSURE_BYTES,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        res.upgrade<SocketData>({}, req.getHeader("sec-websocket-key"), req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
+      },
+      open: (ws) => {
+        this.sockets.add(ws);
+        const data = ws.getUserData();
+        data.handlers = options.onConnection({
+          send: (message) => {
+            if (!data.closed) ws.send(message, false);
+          },
+          close: (code, reason) => {
+            if (!data.closed) ws.end(code, reason);
+          },
+          get bufferedAmount() {
+            return data.closed ? 0 : ws.getBufferedAmount();
+          },
+        });
+      },
+      message: (ws, message, isBinary) => {
+        const handlers = ws.getUserData().handlers!;
+        if (message.byteLength > options.maxMessageBytes) ws.end(CloseCode.messageTooBig, "message too big");
+        else if (isBinary) handlers.onBinaryMessage();
+        else handlers.onMessage(decoder.decode(message));
+      },
+      drain: (ws) => ws.getUserData().handlers?.onDrain(),
+      close: (ws) => {
+        this.sockets.delete(ws);
+        const data = ws.getUserData();
+        data.closed = true;
+        data.handlers?.onClose();
+      },
+    });
+    app.any("/*", (res, req) => serveHttp(res, req, options));
+    return new Promise<number>((resolve, reject) => {
+      app.listen(options.host, options.port, (token) => {
+        if (!token) return reject(new Error(`could not listen on ${options.host}:${options.port} (is the port in use?)`));
+        this.listenSocket = token;
+        resolve(this.uws.us_socket_local_port(token as unknown as Uws.us_socket));
+      });
+    });
+  }
+
+  async close(code: number, reason: string): Promise<void> {
+    if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+    for (const ws of [...this.sockets]) ws.end(code, reason);
+  }
+}
+
+function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: TransportOptions): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  const method = req.getMethod().toUpperCase();
+  const path = req.getUrl();
+  const query = req.getQuery() ?? "";
+  const headers: Record<string, string> = {};
+  req.forEach((key, value) => {
+    headers[key] = value;
+  });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const respond = (response: HttpResponse) => {
+    if (aborted) return;
+    res.cork(() => {
+      res.writeStatus(STATUS_TEXT[response.status] ?? String(response.status));
+      for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
+      res.end(response.body);
+    });
+  };
+  const handle = () =>
+    options
+      .onHttp({ method, path, query, headers, body: Buffer.concat(chunks) })
+      .then(respond, () => respond({ status: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "internal", message: "internal error" }) }));
+  if (method === "GET" || method === "HEAD" || (!headers["content-length"] && !headers["transfer-encoding"])) {
+    handle();
+    return;
+  }
+  res.onData((chunk, isLast) => {
+    size += chunk.byteLength;
+    if (size > MAX_HTTP_BODY_BYTES) {
+      if (size - chunk.byteLength <= MAX_HTTP_BODY_BYTES) {
+        respond({ status: 413, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "payload_too_large", message: "body over 1 MiB" }) });
+      }
+      return;
+    }
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast) handle();
+  });
+}

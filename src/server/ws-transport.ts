@@ -1,0 +1,94 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { WebSocketServer, type WebSocket } from "ws";
+import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type Transport, type TransportOptions } from "./transport.js";
+
+const DRAIN_POLL_MS = 50;
+
+/** The `ws` package on Node's http server: the portable fallback. */
+export class WsTransport implements Transport {
+  readonly name = "ws";
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+
+  async listen(options: TransportOptions): Promise<number> {
+    const server = createServer((req, res) => void serveHttp(req, res, options.onHttp));
+    const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+    wss.on("connection", (socket: WebSocket) => attach(socket, options));
+    this.server = server;
+    this.wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : options.port;
+  }
+
+  async close(code: number, reason: string): Promise<void> {
+    for (const client of this.wss?.clients ?? []) client.close(code, reason);
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+function attach(socket: WebSocket, options: TransportOptions): void {
+  let drainTimer: NodeJS.Timeout | undefined;
+  const handlers = options.onConnection({
+    send: (message) => {
+      socket.send(message);
+      // ws has no drain event of its own: poll while data is queued so the connection can learn it drained.
+      if (drainTimer === undefined && socket.bufferedAmount > 0) {
+        drainTimer = setInterval(() => {
+          if (socket.bufferedAmount > 0) return;
+          clearInterval(drainTimer);
+          drainTimer = undefined;
+          handlers.onDrain();
+        }, DRAIN_POLL_MS);
+      }
+    },
+    close: (code, reason) => socket.close(code, reason),
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
+  });
+  socket.on("message", (data, isBinary) => {
+    if (isBinary) handlers.onBinaryMessage();
+    else handlers.onMessage(data.toString());
+  });
+  socket.on("close", () => {
+    if (drainTimer !== undefined) clearInterval(drainTimer);
+    handlers.onClose();
+  });
+  socket.on("error", () => socket.terminate());
+}
+
+async function serveHttp(req: IncomingMessage, res: ServerResponse, onHttp: HttpHandler): Promise<void> {
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_HTTP_BODY_BYTES) {
+        res.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ code: "payload_too_large", message: "body over 1 MiB" }));
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
+    const response = await onHttp({
+      method: req.method ?? "GET",
+      path: q < 0 ? url : url.slice(0, q),
+      query: q < 0 ? "" : url.slice(q + 1),
+      headers,
+      body: Buffer.concat(chunks),
+    });
+    res.writeHead(response.status, response.headers).end(response.body);
+  } catch {
+    if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ code: "internal", message: "internal error" }));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The store's contract. The key space is split into a fixed number of partitions by a hash of the
+ * entity id; each partition holds its entities' records and its own mailbox of messages between
+ * entities. Writes are collected in a WriteBatch and committed atomically; `commit` resolves only when
+ * the batch is durable on disk (not merely committed), which is what the output gate waits for.
+ */
+
+/** What is stored for an entity. `state` is absent when the entity does not exist (never made, or deleted). */
+export interface EntityRecord {
+  /** Count of committed changes of the state. */
+  readonly version: number;
+  readonly state?: unknown;
+  /** Last signal id applied per client id, with the time it was applied (ms): the de-duplication window. */
+  readonly senders?: Readonly<Record<string, readonly [seq: number, atMs: number]>>;
+}
+
+/** A signal between entities, kept in the target's partition mailbox until the target has applied it. */
+export interface MailboxMessage {
+  readonly target: string;
+  readonly op: string;
+  readonly input?: unknown;
+  readonly source?: string;
+}
+
+/** Where a mailbox message lives: its partition and its sequence number there. */
+export interface MailboxAddress {
+  readonly partition: number;
+  readonly seq: number;
+}
+
+/** One atomic group of writes. Values are captured (encoded) when added, so later changes cannot leak in. */
+export interface WriteBatch {
+  putEntity(id: string, record: EntityRecord): void;
+  deleteEntity(id: string): void;
+  /** Appends to the mailbox of the target's partition and returns where the message was put. */
+  appendMessage(message: MailboxMessage): MailboxAddress;
+  deleteMessage(address: MailboxAddress): void;
+  readonly size: number;
+}
+
+export interface EntityStore {
+  readonly partitionCount: number;
+  partitionOf(id: string): number;
+  /** The partitions this process owns (all of them today; a cluster will assign subsets). */
+  readonly localPartitions: readonly number[];
+  /** Reads the committed record (synchronous: LMDB reads are memory-mapped). */
+  readEntity(id: string): EntityRecord | undefined;
+  /** Every message waiting in a partition's mailbox, in the order it was appended. */
+  readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]>;
+  newBatch(): WriteBatch;
+  /** Commits the batch in one transaction; resolves once it is flushed to disk. */
+  commit(batch: WriteBatch): Promise<void>;
+  /** Resolves once everything committed so far is durable. */
+  durable(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+import { mkdirSync } from "node:fs";
+import { open, type Database, type RootDatabase } from "lmdb";
+import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, WriteBatch } from "./entity-store.js";
+import { partitionOf } from "./partition-hash.js";
+
+export interface LmdbStoreOptions {
+  /** Directory of the LMDB environment; created when missing. */
+  readonly path: string;
+  /** Partitions of a new store (default 16). An existing store keeps the count it was made with. */
+  readonly partitionCount?: number;
+}
+
+const DEFAULT_PARTITIONS = 16;
+const FORMAT = 1;
+type Key = [partition: number, kind: "e", id: string] | [partition: number, kind: "m", seq: number];
+type Write = { key: Key; value: string | undefined };
+
+/**
+ * The LMDB implementation. Keys are `[partition, "e", entityId]` for entity records and
+ * `[partition, "m", seq]` for mailbox messages; values are JSON strings, encoded when a write is
+ * added to a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
+ */
+export class LmdbStore implements EntityStore {
+  readonly partitionCount: number;
+  readonly localPartitions: readonly number[];
+  private readonly nextSeq: number[];
+
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly db: Database<string, Key>,
+    partitionCount: number,
+  ) {
+    this.partitionCount = partitionCount;
+    this.localPartitions = Array.from({ length: partitionCount }, (_, i) => i);
+    this.nextSeq = this.localPartitions.map((p) => this.lastMailboxSeq(p) + 1);
+  }
+
+  static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
+    mkdirSync(options.path, { recursive: true });
+    const root = open({ path: options.path, encoding: "string" });
+    const meta = root.openDB<string, string>({ name: "meta", encoding: "string" });
+    const db = root.openDB<string, Key>({ name: "partitions", encoding: "string" });
+    const stored = meta.get("layout");
+    let partitionCount: number;
+    if (stored === undefined) {
+      partitionCount = options.partitionCount ?? DEFAULT_PARTITIONS;
+      await meta.put("layout", JSON.stringify({ format: FORMAT, partitions: partitionCount }));
+      await root.flushed;
+    } else {
+      const layout = JSON.parse(stored) as { format: number; partitions: number };
+      if (layout.format !== FORMAT) throw new Error(`data directory ${options.path} has storage format ${layout.format}; this build reads ${FORMAT}`);
+      partitionCount = layout.partitions;
+    }
+    return new LmdbStore(root, db, partitionCount);
+  }
+
+  partitionOf(id: string): number {
+    return partitionOf(id, this.partitionCount);
+  }
+
+  readEntity(id: string): EntityRecord | undefined {
+    const value = this.db.get([this.partitionOf(id), "e", id]);
+    return value === undefined ? undefined : (JSON.parse(value) as EntityRecord);
+  }
+
+  *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {
+    for (const { key, value } of this.db.getRange({ start: [partition, "m", 0], end: [partition, "n"] })) {
+      yield [{ partition, seq: key[2] as number }, JSON.parse(value) as MailboxMessage];
+    }
+  }
+
+  newBatch(): WriteBatch {
+    return new LmdbWriteBatch(this);
+  }
+
+  /** @internal used by batches */
+  allocateSeq(partition: number): number {
+    const seq = this.nextSeq[partition]!;
+    this.nextSeq[partition] = seq + 1;
+    return seq;
+  }
+
+  async commit(batch: WriteBatch): Promise<void> {
+    const writes = (batch as LmdbWriteBatch).writes;
+    if (writes.length === 0) return this.durable();
+    await this.db.transaction(() => {
+      for (const { key, value } of writes) {
+        if (value === undefined) void this.db.remove(key);
+        else void this.db.put(key, value);
+      }
+    });
+    await this.root.flushed;
+  }
+
+  async durable(): Promise<void> {
+    await this.root.flushed;
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  private lastMailboxSeq(partition: number): number {
+    for (const key of this.db.getKeys({ start: [partition, "n"], end: [partition, "m", 0], reverse: true, limit: 1 })) {
+      return key[2] as number;
+    }
+    return 0;
+  }
+}
+
+class LmdbWriteBatch implements WriteBatch {
+  readonly writes: Write[] = [];
+
+  constructor(private readonly store: LmdbStore) {}
+
+  get size(): number {
+    return this.writes.length;
+  }
+
+  putEntity(id: string, record: EntityRecord): void {
+    this.writes.push({ key: [this.store.partitionOf(id), "e", id], value: JSON.stringify(record) });
+  }
+
+  deleteEntity(id: string): void {
+    this.writes.push({ key: [this.store.partitionOf(id), "e", id], value: undefined });
+  }
+
+  appendMessage(message: MailboxMessage): MailboxAddress {
+    const partition = this.store.partitionOf(message.target);
+    const seq = this.store.allocateSeq(partition);
+    this.writes.push({ key: [partition, "m", seq], value: JSON.stringify(message) });
+    return { partition, seq };
+  }
+
+  deleteMessage(address: MailboxAddress): void {
+    this.writes.push({ key: [address.partition, "m", address.seq], value: undefined });
+  }
+}
