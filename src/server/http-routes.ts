@@ -10,7 +10,8 @@ export function json(status: number, body: unknown): HttpResponse {
 /** A route table: exact `METHOD /path` keys to handlers; anything else is a 404 with a JSON error. */
 export function routeHttp(routes: Record<string, HttpHandler>): HttpHandler {
   return async (request) => {
-    const route = routes[`${request.method} ${request.path}`];
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    const route = routes[`${method} ${request.path}`];
     if (route) return route(request);
     const known = Object.keys(routes).some((key) => key.endsWith(` ${request.path}`));
     if (known) return json(405, { code: "bad_request", message: `${request.method} is not allowed on ${request.path}` });

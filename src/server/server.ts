@@ -3,6 +3,7 @@ import { createLogger, type Logger } from "../log.js";
 import { EntityRuntime, isEntityDefinition, type EntityDefinition } from "../runtime/index.js";
 import { LmdbStore } from "../storage/index.js";
 import { ConnectionSession } from "./connection-session.js";
+import { browserClientRoute } from "./browser-client.js";
 import { json, routeHttp } from "./http-routes.js";
 import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
 import type { HttpHandler, Transport } from "./transport.js";
@@ -63,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const context = { runtime, subscriptions: liveState, maxMessageBytes, log };
   const onHttp = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),
+    "GET /client.js": browserClientRoute(),
     ...options.httpRoutes,
   });
 

@@ -42,11 +42,6 @@ export class LiveStateHub implements SubscriptionService {
     this.sweepTimer = setInterval(() => this.sweepIdleFeeds(), Math.max(1000, this.idleFeedMs / 2)).unref();
   }
 
-  /** Feeds in memory (for tests and metrics). */
-  get feedCount(): number {
-    return this.feeds.size;
-  }
-
   subscribe(session: ConnectionSession, requestId: number, entityId: string, fromVersion: number | undefined): void {
     const feed = this.feedFor(entityId);
     const subscriber: Subscriber = { session, version: -1, awaitingSnapshot: true, stalled: false };
@@ -87,6 +82,19 @@ export class LiveStateHub implements SubscriptionService {
     this.bySession.delete(session);
   }
 
+  /** Counts for tests and metrics: feeds, subscriptions, stalled subscriptions, largest outgoing buffer of a subscriber. */
+  stats(): { feeds: number; subscriptions: number; stalled: number; maxBufferedBytes: number } {
+    let subscriptions = 0;
+    let stalled = 0;
+    for (const feed of this.feeds.values()) {
+      subscriptions += feed.subscribers.size;
+      for (const subscriber of feed.subscribers.values()) if (subscriber.stalled) stalled++;
+    }
+    let maxBufferedBytes = 0;
+    for (const session of this.bySession.keys()) maxBufferedBytes = Math.max(maxBufferedBytes, session.socket.bufferedAmount);
+    return { feeds: this.feeds.size, subscriptions, stalled, maxBufferedBytes };
+  }
+
   close(): void {
     this.stopListening();
     clearInterval(this.sweepTimer);
@@ -104,15 +112,24 @@ export class LiveStateHub implements SubscriptionService {
 
   private sendChange(feed: EntityFeed, subscriber: Subscriber, version: number, message: string): void {
     if (subscriber.awaitingSnapshot || subscriber.stalled || version <= subscriber.version) return;
-    const buffered = subscriber.session.socket.bufferedAmount;
-    if (buffered > this.hardBufferBytes) return this.dropSlowConsumer(subscriber.session);
-    if (buffered > this.softBufferBytes) {
-      subscriber.stalled = true;
-      return;
-    }
+    if (!this.hasRoom(subscriber)) return;
     if (version !== subscriber.version + 1) return this.sendSnapshot(feed, subscriber, undefined);
     subscriber.version = version;
     subscriber.session.sendEncoded(message);
+  }
+
+  /** False when the subscriber's connection is over the soft limit (now stalled) or the hard cap (now closed). */
+  private hasRoom(subscriber: Subscriber): boolean {
+    const buffered = subscriber.session.socket.bufferedAmount;
+    if (buffered > this.hardBufferBytes) {
+      this.dropSlowConsumer(subscriber.session);
+      return false;
+    }
+    if (buffered > this.softBufferBytes) {
+      subscriber.stalled = true;
+      return false;
+    }
+    return true;
   }
 
   private snapshotRead(feed: EntityFeed, subscriber: Subscriber, requestId: number, outcome: Outcome): void {
@@ -123,6 +140,7 @@ export class LiveStateHub implements SubscriptionService {
   }
 
   private sendSnapshot(feed: EntityFeed, subscriber: Subscriber, requestId: number | undefined): void {
+    if (subscriber.session.socket.bufferedAmount > this.hardBufferBytes) return this.dropSlowConsumer(subscriber.session);
     subscriber.awaitingSnapshot = false;
     subscriber.stalled = false;
     subscriber.version = feed.version;

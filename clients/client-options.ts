@@ -1,0 +1,57 @@
+import type { EntityError } from "../protocol/entity-error.js";
+import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
+import { openWebSocket, type WebSocketFactory } from "./web-socket.js";
+
+/** Options of `connect()`. */
+export interface ClientOptions {
+  /** Names this client across reconnects; it scopes signal de-duplication on the server (default: a random UUID). */
+  readonly clientId?: string;
+  /** How long connect() keeps trying before it rejects with `disconnected` (default 10,000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** How long after a drop pending requests wait for a new connection before they fail with `disconnected` (default 10,000 ms). */
+  readonly disconnectTimeoutMs?: number;
+  /** Most requests that may wait for a connection; beyond it requests fail with `queue_full` (default 10,000). */
+  readonly maxQueuedRequests?: number;
+  /** How long one attempt may take to get the server's `welcome` (default 5,000 ms). */
+  readonly handshakeTimeoutMs?: number;
+  /** Spacing of reconnection attempts (defaults: 100 ms, doubling, capped at 5,000 ms, 20% jitter). */
+  readonly reconnect?: Partial<BackoffOptions>;
+  /** Errors that belong to no request (a server error without id, a listener that threw, a failed attempt). */
+  readonly onError?: (error: EntityError) => void;
+  /** Called with true when a connection is established (after its `welcome`) and false when it drops. */
+  readonly onConnectionChange?: (connected: boolean) => void;
+  /** Opens WebSockets (default: `ws` under Node, the global WebSocket elsewhere). */
+  readonly webSocket?: WebSocketFactory;
+}
+
+/** ClientOptions with every default filled in. */
+export interface ResolvedClientOptions {
+  readonly clientId: string;
+  readonly connectTimeoutMs: number;
+  readonly disconnectTimeoutMs: number;
+  readonly maxQueuedRequests: number;
+  readonly handshakeTimeoutMs: number;
+  readonly backoff: BackoffOptions;
+  readonly onError: (error: EntityError) => void;
+  readonly onConnectionChange: (connected: boolean) => void;
+  readonly openSocket: WebSocketFactory;
+}
+
+/** Fills in the defaults. */
+export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  return {
+    clientId: options.clientId ?? globalThis.crypto.randomUUID(),
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    disconnectTimeoutMs: options.disconnectTimeoutMs ?? 10_000,
+    maxQueuedRequests: options.maxQueuedRequests ?? 10_000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
+    backoff: { ...DEFAULT_BACKOFF, ...options.reconnect },
+    onError: options.onError ?? logError,
+    onConnectionChange: options.onConnectionChange ?? (() => {}),
+    openSocket: options.webSocket ?? openWebSocket,
+  };
+}
+
+function logError(error: EntityError): void {
+  console.warn("durable-entities client error", { code: error.code, message: error.message });
+}

@@ -1,0 +1,181 @@
+import { decodeServerMessage } from "../protocol/codec.js";
+import type { ClientRequest } from "../protocol/client-frames.js";
+import { EntityError, ErrorCode } from "../protocol/entity-error.js";
+import type { ServerFrame, WelcomeFrame } from "../protocol/server-frames.js";
+import { PROTOCOL_VERSION } from "../protocol/version.js";
+import { backoffDelay, type BackoffOptions } from "./backoff.js";
+import { CLIENT_MESSAGE_LIMITS, messageLimitsFor, packFrames, type MessageLimits } from "./message-packer.js";
+import { messageText, type WebSocketFactory, type WebSocketLike } from "./web-socket.js";
+
+/** What a connection tells its client. */
+export interface ConnectionEvents {
+  /** The handshake completed: requests may be sent. */
+  ready(welcome: WelcomeFrame): void;
+  /** A frame arrived after the handshake. */
+  frame(frame: ServerFrame): void;
+  /** A connection that had completed its handshake closed; the connection is retrying. */
+  dropped(): void;
+  /** The server refused the handshake (an error before `welcome`). */
+  refused(error: EntityError): void;
+  /** A request could not be sent (not JSON, or larger than a message may be). */
+  unsendable(frame: ClientRequest, error: EntityError): void;
+  /** Something worth reporting that belongs to no request. */
+  report(error: EntityError): void;
+}
+
+/** How a connection opens sockets and retries. */
+export interface ConnectionOptions {
+  readonly clientId: string;
+  readonly backoff: BackoffOptions;
+  readonly handshakeTimeoutMs: number;
+  readonly openSocket: WebSocketFactory;
+}
+
+/**
+ * One logical connection to a server over successive WebSockets: it says hello, reconnects with
+ * backoff when a socket closes, and coalesces the frames sent in one tick into few messages.
+ */
+export class Connection {
+  private socket: WebSocketLike | undefined;
+  private open = false;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private outbox: ClientRequest[] = [];
+  private flushScheduled = false;
+  private limits: MessageLimits = CLIENT_MESSAGE_LIMITS;
+  private onStopped: (() => void) | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: ConnectionOptions,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  start(): void {
+    void this.attemptConnection();
+  }
+
+  /** Queues a frame for the next flush; only valid while open (frames are dropped if the socket closes first). */
+  send(frame: ClientRequest): void {
+    this.outbox.push(frame);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  /** Stops retrying and closes the socket; resolves once it is closed. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.open = false;
+    this.outbox = [];
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.handshakeTimer);
+    const socket = this.socket;
+    if (socket === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onStopped = resolve;
+      try {
+        socket.close(1000, "client closed");
+      } catch {
+        this.socket = undefined;
+        resolve();
+      }
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const frames = this.outbox;
+    if (frames.length === 0) return;
+    this.outbox = [];
+    const socket = this.socket;
+    if (socket === undefined || !this.open) return;
+    const messages = packFrames(frames, this.limits, this.events.unsendable);
+    try {
+      for (const message of messages) socket.send(message);
+    } catch (error) {
+      this.events.report(new EntityError(ErrorCode.disconnected, `could not send on the WebSocket: ${(error as Error).message}`));
+    }
+  };
+
+  private async attemptConnection(): Promise<void> {
+    if (this.stopped) return;
+    let socket: WebSocketLike;
+    try {
+      socket = await this.options.openSocket(this.url);
+    } catch (error) {
+      this.events.report(new EntityError(ErrorCode.disconnected, `could not open a WebSocket to ${this.url}: ${(error as Error).message}`));
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) {
+      socket.onerror = () => {};
+      socket.close();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => socket.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, clientId: this.options.clientId }));
+    socket.onmessage = (event) => this.receive(socket, event.data);
+    socket.onerror = () => {};
+    socket.onclose = () => this.socketClosed(socket);
+    this.handshakeTimer = setTimeout(() => socket.close(), this.options.handshakeTimeoutMs);
+  }
+
+  private receive(socket: WebSocketLike, data: unknown): void {
+    if (socket !== this.socket) return;
+    const text = messageText(data);
+    if (text === undefined) return this.events.report(new EntityError(ErrorCode.bad_request, "the server sent a message that is not text"));
+    const { frames, errors } = decodeServerMessage(text);
+    for (const error of errors) this.events.report(new EntityError(error.code, `the server sent an unreadable frame: ${error.message}`));
+    for (const frame of frames) {
+      if (this.open) this.events.frame(frame);
+      else this.handshake(socket, frame);
+    }
+  }
+
+  private handshake(socket: WebSocketLike, frame: ServerFrame): void {
+    if (frame.type === "welcome" && frame.version !== PROTOCOL_VERSION) {
+      return this.refuse(socket, new EntityError(ErrorCode.unsupported_version, `the server speaks protocol version ${frame.version}; this client speaks ${PROTOCOL_VERSION}`));
+    }
+    if (frame.type === "error") return this.refuse(socket, new EntityError(frame.code, frame.message, frame.details));
+    if (frame.type !== "welcome") return;
+    clearTimeout(this.handshakeTimer);
+    this.open = true;
+    this.attempt = 0;
+    this.limits = messageLimitsFor(frame.maxMessageBytes);
+    this.events.ready(frame);
+  }
+
+  private refuse(socket: WebSocketLike, error: EntityError): void {
+    socket.close();
+    this.events.refused(error);
+  }
+
+  private socketClosed(socket: WebSocketLike): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    clearTimeout(this.handshakeTimer);
+    if (this.stopped) {
+      this.onStopped?.();
+      return;
+    }
+    const wasOpen = this.open;
+    this.open = false;
+    this.outbox = [];
+    if (wasOpen) this.events.dropped();
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.attemptConnection(), backoffDelay(this.attempt++, this.options.backoff));
+  }
+}

@@ -1,0 +1,258 @@
+import type { CallFrame, GetFrame, SignalFrame } from "../protocol/client-frames.js";
+import { EntityError, ErrorCode } from "../protocol/entity-error.js";
+import type { ServerFrame } from "../protocol/server-frames.js";
+import type { ResolvedClientOptions } from "./client-options.js";
+import { Connection, type ConnectionEvents } from "./connection.js";
+import { createEntityProxy, type EntityProxy } from "./entity-proxy.js";
+import { RequestQueue } from "./request-queue.js";
+import { LiveSubscriptions, type LiveStateListener, type Subscription } from "./subscription.js";
+
+/** An entity's durable state and the version it is at (0 when it does not exist). */
+export interface EntitySnapshot<S = unknown> {
+  readonly state: S | null;
+  readonly version: number;
+}
+
+/** A connection to a durable-entities server, as returned by `connect()`. */
+export interface DurableClient {
+  /** Names this client across reconnects. */
+  readonly clientId: string;
+  /** True while a connection is established (requests made otherwise wait for one). */
+  readonly connected: boolean;
+  /** Sends an operation without waiting for its result; resolves once the server has made it durable. */
+  signal(entityId: string, operation: string, input?: unknown): Promise<void>;
+  /** Runs an operation; resolves with its return value once its changes are durable. */
+  call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R>;
+  /** The entity's durable state, null when it does not exist. */
+  get<S = unknown>(entityId: string): Promise<S | null>;
+  /** The entity's durable state and version. */
+  getWithVersion<S = unknown>(entityId: string): Promise<EntitySnapshot<S>>;
+  /** A typed handle on one entity: `client.entity<typeof Counter>("Counter/alice").call.add(1)`. */
+  entity<D = unknown>(entityId: string): EntityProxy<D>;
+  /** Live state: a snapshot, then every committed change; listeners of one entity share one server subscription. */
+  subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S>;
+  /** Closes the connection; every pending request fails with `disconnected`. */
+  close(): Promise<void>;
+}
+
+type Answered = SignalFrame | CallFrame | GetFrame;
+
+class PendingRequest {
+  constructor(
+    readonly frame: Answered,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: EntityError) => void,
+  ) {}
+}
+
+/** The client behind `connect()`: request ids, answers, the disconnected queue and reconnection policy. */
+export class DurableClientSession implements DurableClient {
+  readonly clientId: string;
+  private nextRequestId = 1;
+  private readonly inflight = new Map<number, PendingRequest>();
+  private readonly queue: RequestQueue<PendingRequest>;
+  private readonly connection: Connection;
+  private readonly live: LiveSubscriptions;
+  private isConnected = false;
+  private everConnected = false;
+  private closed = false;
+  private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopping: Promise<void> | undefined;
+  private firstConnection: { resolve(): void; reject(error: EntityError): void } | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: ResolvedClientOptions,
+  ) {
+    this.clientId = options.clientId;
+    this.queue = new RequestQueue(options.maxQueuedRequests);
+    this.connection = new Connection(url, options, this.connectionEvents());
+    this.live = new LiveSubscriptions({
+      nextId: () => this.nextRequestId++,
+      isConnected: () => this.isConnected,
+      send: (frame) => this.connection.send(frame),
+      report: options.onError,
+    });
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Connects for the first time: resolves on the first `welcome`, retrying until `connectTimeoutMs`. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new EntityError(ErrorCode.disconnected, `could not connect to ${this.url} within ${this.options.connectTimeoutMs} ms`);
+        this.firstConnection?.reject(error);
+      }, this.options.connectTimeoutMs);
+      this.firstConnection = {
+        resolve: () => {
+          clearTimeout(timer);
+          this.firstConnection = undefined;
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          this.firstConnection = undefined;
+          void this.close();
+          reject(error);
+        },
+      };
+      this.connection.start();
+    });
+  }
+
+  signal(entityId: string, operation: string, input?: unknown): Promise<void> {
+    return this.request({ type: "signal", id: this.nextRequestId++, entity: entityId, op: operation, input });
+  }
+
+  call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R> {
+    return this.request({ type: "call", id: this.nextRequestId++, entity: entityId, op: operation, input });
+  }
+
+  async get<S = unknown>(entityId: string): Promise<S | null> {
+    return (await this.getWithVersion<S>(entityId)).state;
+  }
+
+  getWithVersion<S = unknown>(entityId: string): Promise<EntitySnapshot<S>> {
+    return this.request({ type: "get", id: this.nextRequestId++, entity: entityId });
+  }
+
+  entity<D = unknown>(entityId: string): EntityProxy<D> {
+    return createEntityProxy<D>(this, entityId);
+  }
+
+  subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S> {
+    if (this.closed) throw new EntityError(ErrorCode.disconnected, "the client is closed");
+    return this.live.subscribe(entityId, listener);
+  }
+
+  close(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.closed = true;
+    this.isConnected = false;
+    clearTimeout(this.disconnectTimer);
+    const error = new EntityError(ErrorCode.disconnected, "the client was closed before an answer came");
+    this.failPending(error);
+    this.live.closeAll(error);
+    this.firstConnection?.reject(new EntityError(ErrorCode.disconnected, "the client was closed before it connected"));
+    this.stopping = this.connection.stop();
+    return this.stopping;
+  }
+
+  private request<T>(frame: Answered): Promise<T> {
+    if (this.closed) return Promise.reject(new EntityError(ErrorCode.disconnected, "the client is closed"));
+    return new Promise<T>((resolve, reject) => {
+      const pending = new PendingRequest(frame, resolve as (value: unknown) => void, reject);
+      if (this.isConnected) {
+        this.inflight.set(frame.id, pending);
+        this.connection.send(frame);
+        return;
+      }
+      this.queue.push(pending);
+      this.armDisconnectTimer();
+    });
+  }
+
+  private connectionEvents(): ConnectionEvents {
+    return {
+      ready: () => this.connectionReady(),
+      frame: (frame) => this.receive(frame),
+      dropped: () => this.connectionDropped(),
+      refused: (error) => {
+        if (this.firstConnection !== undefined && !this.everConnected) this.firstConnection.reject(error);
+        else this.options.onError(error);
+      },
+      unsendable: (frame, error) => this.answerError(frame.id, error),
+      report: this.options.onError,
+    };
+  }
+
+  private connectionReady(): void {
+    if (this.closed) return;
+    this.isConnected = true;
+    this.everConnected = true;
+    clearTimeout(this.disconnectTimer);
+    this.disconnectTimer = undefined;
+    for (const pending of this.inflight.values()) this.connection.send(pending.frame);
+    this.live.resubscribeAll();
+    for (const pending of this.queue.drain()) {
+      this.inflight.set(pending.frame.id, pending);
+      this.connection.send(pending.frame);
+    }
+    this.firstConnection?.resolve();
+    this.options.onConnectionChange(true);
+  }
+
+  private connectionDropped(): void {
+    if (this.closed) return;
+    this.isConnected = false;
+    for (const [id, pending] of this.inflight) {
+      if (pending.frame.type !== "call") continue;
+      this.inflight.delete(id);
+      const { op, entity } = pending.frame;
+      pending.reject(
+        new EntityError(ErrorCode.disconnected, `the connection closed while the call to ${op} on ${entity} was in flight; it may or may not have run`),
+      );
+    }
+    this.armDisconnectTimer();
+    this.options.onConnectionChange(false);
+  }
+
+  private armDisconnectTimer(): void {
+    if (this.disconnectTimer !== undefined) return;
+    this.disconnectTimer = setTimeout(() => {
+      this.disconnectTimer = undefined;
+      if (this.isConnected || this.closed) return;
+      const error = new EntityError(ErrorCode.disconnected, `no connection to ${this.url} for ${this.options.disconnectTimeoutMs} ms; the request was not answered`);
+      this.failPending(error);
+      this.live.failPending(error);
+    }, this.options.disconnectTimeoutMs);
+  }
+
+  private failPending(error: EntityError): void {
+    const pending = [...this.inflight.values(), ...this.queue.drain()];
+    this.inflight.clear();
+    for (const request of pending) request.reject(error);
+  }
+
+  private receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "ack":
+        for (const id of frame.ids) this.answer(id, undefined);
+        return;
+      case "result":
+        return this.answer(frame.id, frame.value);
+      case "state":
+        return this.answer(frame.id, { state: frame.state ?? null, version: frame.version });
+      case "snapshot":
+      case "patch":
+        return this.live.receive(frame);
+      case "error": {
+        const error = new EntityError(frame.code, frame.message, frame.details);
+        if (frame.id === undefined) return this.options.onError(error);
+        return this.answerError(frame.id, error);
+      }
+      case "welcome":
+        return;
+    }
+  }
+
+  private answer(id: number, value: unknown): void {
+    const pending = this.inflight.get(id);
+    if (pending === undefined) return;
+    this.inflight.delete(id);
+    pending.resolve(value);
+  }
+
+  private answerError(id: number, error: EntityError): void {
+    const pending = this.inflight.get(id);
+    if (pending !== undefined) {
+      this.inflight.delete(id);
+      pending.reject(error);
+    } else if (!this.live.fail(id, error)) {
+      this.options.onError(error);
+    }
+  }
+}

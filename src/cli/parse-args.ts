@@ -1,0 +1,51 @@
+/** Command-line words split into positionals and `--name value` / `--name=value` / `--flag` options. */
+export interface ParsedArgs {
+  readonly positionals: string[];
+  readonly options: Record<string, string | true>;
+}
+
+export function parseArgs(argv: readonly string[], flags: ReadonlySet<string> = new Set()): ParsedArgs {
+  const positionals: string[] = [];
+  const options: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!word.startsWith("--") || word.length === 2) {
+      positionals.push(word);
+      continue;
+    }
+    const eq = word.indexOf("=");
+    if (eq > 0) {
+      options[word.slice(2, eq)] = word.slice(eq + 1);
+      continue;
+    }
+    const name = word.slice(2);
+    const next = argv[i + 1];
+    if (flags.has(name) || next === undefined || next.startsWith("--")) options[name] = true;
+    else {
+      options[name] = next;
+      i++;
+    }
+  }
+  return { positionals, options };
+}
+
+/** A CLI mistake: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.options[name];
+  if (value === true) throw new UsageError(`--${name} needs a value`);
+  return value;
+}
+
+export function integerOption(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return value;
+}

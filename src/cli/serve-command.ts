@@ -1,0 +1,45 @@
+import { resolve } from "node:path";
+import { createLogger, errorMessage } from "../log.js";
+import { startServer, type TransportName } from "../server/index.js";
+import * as demoApp from "../demo/app.js";
+import { demoRoutes } from "../demo/demo-routes.js";
+import { loadApp } from "./load-app.js";
+import { integerOption, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
+
+/** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
+export async function serveCommand(args: ParsedArgs): Promise<void> {
+  const appFile = stringOption(args, "app");
+  const transport = stringOption(args, "transport");
+  if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
+  const log = createLogger();
+  const app = appFile ? await loadApp(appFile) : demoApp;
+  const server = await startServer({
+    app,
+    dataDir: resolve(stringOption(args, "data") ?? "data"),
+    host: stringOption(args, "host") ?? "127.0.0.1",
+    port: integerOption(args, "port", 0, 65535) ?? 7071,
+    transport: transport as TransportName | undefined,
+    maxMessageBytes: integerOption(args, "max-message-bytes", 1024, 256 * 1024 * 1024),
+    partitions: integerOption(args, "partitions", 1, 4096),
+    httpRoutes: demoRoutes({ demoPage: appFile === undefined }),
+    log,
+    onFatal: (error) => {
+      log.error("store failed; exiting", { error: errorMessage(error) });
+      process.exit(1);
+    },
+  });
+  process.stdout.write(`durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
+  if (appFile === undefined) process.stdout.write(`demo page: ${server.url}/demo\n`);
+  const stop = (signal: string) => {
+    log.info("stopping", { signal });
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error("stop failed", { error: errorMessage(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
