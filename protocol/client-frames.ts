@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { EntityId } from "./entity-id.js";
 
 /** A request id, chosen by the client and echoed by the answer. Signal ids also de-duplicate resends. */

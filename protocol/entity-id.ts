@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** An entity type's name: a letter or underscore, then letters, digits, `_`, `.` or `-`. */
 export const ENTITY_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;

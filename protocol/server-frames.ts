@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { EntityId } from "./entity-id.js";
 import { ERROR_CODES } from "./error-codes.js";
 import { RequestId } from "./client-frames.js";
