@@ -19,7 +19,7 @@ export const Counter = defineEntity("Counter", {
 
 /** The same counter as one dispatch function, the way Durable Functions writes entities. */
 export const CounterFn = defineEntity<"CounterFn", number>("CounterFn", (ctx) => {
-  const state = ctx.getState(() => 0) ?? 0;
+  const state = ctx.getState(() => 0);
   switch (ctx.operationName) {
     case "add": {
       const amount = ctx.getInput<number>();

@@ -8,10 +8,11 @@ export interface EntityContext<S = unknown, I = unknown> {
   readonly input: I;
   /** The state; assign to replace it, or change it in place. */
   state: S;
-  /** False until the entity has state (new, or deleted by `deleteState()`). */
+  /** True when the entity has state. A new entity defined with operations starts with its initial state; a dispatch-function entity has none until it sets it; `deleteState()` removes it. */
   readonly hasState: boolean;
   /** The state, initialised with `initial()` when there is none (the Durable Functions idiom). */
-  getState(initial?: () => S): S;
+  getState(initial: () => NonNullable<S>): NonNullable<S>;
+  getState(): S;
   setState(state: S): void;
   getInput<T = I>(): T;
   /** Removes the entity; its next operation starts it again from the initial state. */

@@ -29,13 +29,13 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
   const outgoing: MailboxMessage[] = [];
   const consumed: MailboxAddress[] = [];
   const previousState = entity.state;
+  const reads: OperationRequest[] = [];
   let sendersChanged = false;
 
   for (const request of operations) {
     if (request.message) consumed.push(request.message);
     if (request.kind === "read") {
-      const changedSoFar = !jsonEqual(previousState, entity.state);
-      outcomes.push([request, { kind: "state", entityId: entity.id, state: entity.state ?? null, version: entity.version + (changedSoFar ? 1 : 0) }]);
+      reads.push(request); // answered with the state at the end of the turn: the one that is committed
       continue;
     }
     if (request.sender) {
@@ -51,13 +51,15 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
   }
   const stateChanged = !jsonEqual(previousState, entity.state);
+  const version = entity.version + (stateChanged ? 1 : 0);
+  for (const read of reads) outcomes.push([read, { kind: "state", entityId: entity.id, state: entity.state ?? null, version }]);
   return { outcomes, outgoing, consumed, stateChanged, previousState, sendersChanged };
 }
 
 function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[]): Outcome {
   const definition = entity.definition;
   try {
-    const initial = entity.exists ? cloneJson(entity.state) : definition.kind === "operations" ? definition.initialState() : undefined;
+    const initial = entity.exists ? cloneJson(entity.state) : definition.kind === "operations" ? cloneJson(definition.initialState()) : undefined;
     const ctx = new OperationContext(entity.id, entity.name, entity.key, request.op, request.input, initial, registry);
     let result: unknown;
     if (definition.kind === "operations") {

@@ -36,6 +36,7 @@ function cloneAt(value: unknown, path: string): unknown {
       }
       const copy: Record<string, unknown> = {};
       for (const key in value) {
+        if (key === "__proto__") throw new TypeError(`${path} has a "__proto__" key, which entity state may not hold`);
         const item = cloneAt((value as Record<string, unknown>)[key], `${path}.${key}`);
         if (item !== undefined) copy[key] = item;
       }

@@ -32,7 +32,7 @@ export class OperationContext implements EntityContext<unknown, unknown> {
     return this.current !== undefined;
   }
 
-  getState(initial?: () => unknown): unknown {
+  getState(initial?: () => unknown): any {
     if (this.current === undefined && initial) this.current = initial();
     return this.current;
   }

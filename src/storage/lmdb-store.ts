@@ -11,6 +11,7 @@ export interface LmdbStoreOptions {
 }
 
 const DEFAULT_PARTITIONS = 16;
+const MAX_PARTITIONS = 4096;
 const FORMAT = 1;
 type Key = [partition: number, kind: "e", id: string] | [partition: number, kind: "m", seq: number];
 type Write = { key: Key; value: string | undefined };
@@ -44,6 +45,9 @@ export class LmdbStore implements EntityStore {
     let partitionCount: number;
     if (stored === undefined) {
       partitionCount = options.partitionCount ?? DEFAULT_PARTITIONS;
+      if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > MAX_PARTITIONS) {
+        throw new RangeError(`partition count must be a whole number from 1 to ${MAX_PARTITIONS}, got ${partitionCount}`);
+      }
       await meta.put("layout", JSON.stringify({ format: FORMAT, partitions: partitionCount }));
       await root.flushed;
     } else {

@@ -16,7 +16,7 @@ export function encodeChange(change: EntityChange): string {
   if (Array.isArray(change.previousState) !== Array.isArray(change.state)) return snapshotText;
   const patch = compare(change.previousState, change.state) as PatchFrame["patch"];
   const patchText = JSON.stringify({ type: "patch", entity: change.entityId, version: change.version, patch } satisfies PatchFrame);
-  return patchText.length < snapshotText.length ? patchText : snapshotText;
+  return Buffer.byteLength(patchText) < Buffer.byteLength(snapshotText) ? patchText : snapshotText;
 }
 
 function isContainer(value: unknown): value is object {

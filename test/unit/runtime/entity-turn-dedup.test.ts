@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Counter, Log } from "../support/entities.js";
+import { RuntimeHarness, readState, signal } from "../support/runtime-harness.js";
+
+let harness: RuntimeHarness;
+afterEach(async () => {
+  await harness.dispose();
+});
+
+describe("signal de-duplication", () => {
+  it("applies a resend (same clientId and seq) and an older seq once, and acks all of them", async () => {
+    harness = await RuntimeHarness.open([Log]);
+    const { runtime } = harness;
+    const outcomes = await Promise.all([
+      signal(runtime, "Log/d", "append", "first", { clientId: "c1", seq: 5 }),
+      signal(runtime, "Log/d", "append", "resend", { clientId: "c1", seq: 5 }),
+      signal(runtime, "Log/d", "append", "older", { clientId: "c1", seq: 3 }),
+      signal(runtime, "Log/d", "append", "next", { clientId: "c1", seq: 6 }),
+    ]);
+    expect(outcomes).toEqual(Array(4).fill({ kind: "ack" }));
+    expect(await readState(runtime, "Log/d")).toEqual({ state: { items: ["first", "next"] }, version: 1 });
+  });
+
+  it("remembers applied seqs across ticks", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    expect(await signal(runtime, "Counter/d", "add", 1, { clientId: "c1", seq: 1 })).toEqual({ kind: "ack" });
+    expect(await signal(runtime, "Counter/d", "add", 1, { clientId: "c1", seq: 1 })).toEqual({ kind: "ack" });
+    expect(await signal(runtime, "Counter/d", "add", 10, { clientId: "c1", seq: 2 })).toEqual({ kind: "ack" });
+    expect(await readState(runtime, "Counter/d")).toEqual({ state: 11, version: 2 });
+  });
+
+  it("applies the same seq from different clientIds", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    await Promise.all([
+      signal(runtime, "Counter/m", "add", 1, { clientId: "a", seq: 1 }),
+      signal(runtime, "Counter/m", "add", 10, { clientId: "b", seq: 1 }),
+      signal(runtime, "Counter/m", "add", 100, { clientId: "c", seq: 1 }),
+    ]);
+    expect((await readState(runtime, "Counter/m")).state).toBe(111);
+  });
+
+  it("scopes seqs per entity", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    await Promise.all([signal(runtime, "Counter/x", "add", 1, { clientId: "a", seq: 1 }), signal(runtime, "Counter/y", "add", 2, { clientId: "a", seq: 1 })]);
+    expect((await readState(runtime, "Counter/x")).state).toBe(1);
+    expect((await readState(runtime, "Counter/y")).state).toBe(2);
+  });
+
+  it("counts a failed signal as applied: its resend is acked and not run again", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    const failed = await signal(runtime, "Counter/f", "add", 1, { clientId: "a", seq: 1 }).then(() => signal(runtime, "Counter/f", "nope", 1, { clientId: "a", seq: 2 }));
+    expect(failed).toMatchObject({ kind: "error", code: "unknown_operation" });
+    expect(await signal(runtime, "Counter/f", "nope", 1, { clientId: "a", seq: 2 })).toEqual({ kind: "ack" });
+    expect(await readState(runtime, "Counter/f")).toEqual({ state: 1, version: 1 });
+  });
+
+  it("remembers applied seqs across a restart", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    expect(await signal(harness.runtime, "Counter/r", "add", 7, { clientId: "c1", seq: 9 })).toEqual({ kind: "ack" });
+    await harness.restart();
+    expect(await signal(harness.runtime, "Counter/r", "add", 7, { clientId: "c1", seq: 9 })).toEqual({ kind: "ack" });
+    expect(await signal(harness.runtime, "Counter/r", "add", 1, { clientId: "c1", seq: 10 })).toEqual({ kind: "ack" });
+    expect(await readState(harness.runtime, "Counter/r")).toEqual({ state: 8, version: 2 });
+  });
+
+  it("stores the de-dup window even when the signal changes no state", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    await signal(harness.runtime, "Counter/z", "add", 5);
+    await signal(harness.runtime, "Counter/z", "add", 0, { clientId: "c1", seq: 4 });
+    expect(await readState(harness.runtime, "Counter/z")).toEqual({ state: 5, version: 1 });
+    await harness.closeRuntimeAndStore();
+    const store = await harness.openStoreOnly();
+    const record = store.readEntity("Counter/z");
+    expect(record?.version).toBe(1);
+    expect(record?.state).toBe(5);
+    expect(record?.senders?.c1?.[0]).toBe(4);
+  });
+});

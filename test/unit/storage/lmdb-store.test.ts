@@ -1,0 +1,182 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { LmdbStore, partitionOf, type EntityRecord, type MailboxMessage } from "../../../src/storage/index.js";
+import { TempStores } from "../support/temp-dir.js";
+
+const stores = new TempStores();
+afterEach(async () => {
+  await stores.dispose();
+});
+
+/** Ids of `Counter/<n>` that fall in `partition`, the first `count` of them. */
+function idsIn(store: LmdbStore, partition: number, count: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; ids.length < count; i++) if (store.partitionOf(`Counter/${i}`) === partition) ids.push(`Counter/${i}`);
+  return ids;
+}
+
+describe("LmdbStore layout", () => {
+  it("uses 16 partitions by default, all local, hashed with partitionOf", async () => {
+    const store = await stores.openStore(stores.newDir());
+    expect(store.partitionCount).toBe(16);
+    expect(store.localPartitions).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    for (const id of ["Counter/a", "Log/b/c", "X/ü"]) expect(store.partitionOf(id)).toBe(partitionOf(id, 16));
+  });
+
+  it("keeps the partition count it was made with, whatever a later open asks for", async () => {
+    const dir = stores.newDir();
+    const first = await stores.openStore(dir, 5);
+    expect(first.partitionCount).toBe(5);
+    const partitions = ["A/1", "A/2", "B/x"].map((id) => first.partitionOf(id));
+    await stores.closeStore(first);
+    const second = await stores.openStore(dir, 32);
+    expect(second.partitionCount).toBe(5);
+    expect(second.localPartitions).toEqual([0, 1, 2, 3, 4]);
+    expect(["A/1", "A/2", "B/x"].map((id) => second.partitionOf(id))).toEqual(partitions);
+    await stores.closeStore(second);
+    expect((await stores.openStore(dir)).partitionCount).toBe(5);
+  });
+});
+
+describe("LmdbStore entity records", () => {
+  it("reads undefined for an entity never written", async () => {
+    const store = await stores.openStore(stores.newDir());
+    expect(store.readEntity("Counter/none")).toBeUndefined();
+  });
+
+  it("writes, overwrites and deletes records, and keeps them across a reopen", async () => {
+    const dir = stores.newDir();
+    const store = await stores.openStore(dir);
+    const a: EntityRecord = { version: 3, state: { n: [1, "x", null] }, senders: { c1: [7, 1000] } };
+    let batch = store.newBatch();
+    batch.putEntity("Counter/a", a);
+    batch.putEntity("Counter/b", { version: 1, state: 1 });
+    batch.putEntity("Counter/c", { version: 1, state: "gone soon" });
+    await store.commit(batch);
+    batch = store.newBatch();
+    batch.putEntity("Counter/b", { version: 2 });
+    batch.deleteEntity("Counter/c");
+    await store.commit(batch);
+    expect(store.readEntity("Counter/a")).toEqual(a);
+    expect(store.readEntity("Counter/b")).toEqual({ version: 2 });
+    expect(store.readEntity("Counter/c")).toBeUndefined();
+    await stores.closeStore(store);
+    const reopened = await stores.openStore(dir);
+    expect(reopened.readEntity("Counter/a")).toEqual(a);
+    expect(reopened.readEntity("Counter/b")).toEqual({ version: 2 });
+    expect(reopened.readEntity("Counter/c")).toBeUndefined();
+  });
+
+  it("captures values when they are added to a batch", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const state = { list: [1] };
+    const message = { target: "Counter/t", op: "add", input: { n: 1 } };
+    const batch = store.newBatch();
+    batch.putEntity("Counter/v", { version: 1, state });
+    batch.appendMessage(message);
+    state.list.push(2);
+    message.input.n = 99;
+    await store.commit(batch);
+    expect(store.readEntity("Counter/v")).toEqual({ version: 1, state: { list: [1] } });
+    expect([...store.readMailbox(store.partitionOf("Counter/t"))].map(([, m]) => m)).toEqual([{ target: "Counter/t", op: "add", input: { n: 1 } }]);
+  });
+
+  it("writes nothing until commit, then every write of the batch", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const batch = store.newBatch();
+    const ids = Array.from({ length: 200 }, (_, i) => `Counter/${i}`);
+    for (const id of ids) batch.putEntity(id, { version: 1, state: id });
+    const address = batch.appendMessage({ target: "Counter/7", op: "add", input: 1 });
+    expect(batch.size).toBe(201);
+    expect(ids.map((id) => store.readEntity(id)).filter((r) => r !== undefined)).toEqual([]);
+    expect([...store.readMailbox(address.partition)]).toEqual([]);
+    await store.commit(batch);
+    expect(ids.map((id) => store.readEntity(id))).toEqual(ids.map((id) => ({ version: 1, state: id })));
+    expect([...store.readMailbox(address.partition)]).toEqual([[address, { target: "Counter/7", op: "add", input: 1 }]]);
+  });
+
+  it("commits an empty batch, and resolves durable()", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const batch = store.newBatch();
+    expect(batch.size).toBe(0);
+    await expect(store.commit(batch)).resolves.toBeUndefined();
+    await expect(store.durable()).resolves.toBeUndefined();
+  });
+});
+
+describe("LmdbStore mailboxes", () => {
+  it("appends to the target's partition and reads each partition in append order", async () => {
+    const store = await stores.openStore(stores.newDir(), 4);
+    const sent: Array<[number, MailboxMessage]> = [];
+    for (let round = 0; round < 3; round++) {
+      const batch = store.newBatch();
+      for (let i = 0; i < 40; i++) {
+        const message: MailboxMessage = { target: `Counter/${i}`, op: "add", input: round * 100 + i, source: "Src/1" };
+        const address = batch.appendMessage(message);
+        expect(address.partition).toBe(store.partitionOf(message.target));
+        sent.push([address.partition, message]);
+      }
+      await store.commit(batch);
+    }
+    for (const partition of store.localPartitions) {
+      const read = [...store.readMailbox(partition)];
+      expect(read.map(([address]) => address.partition).every((p) => p === partition)).toBe(true);
+      expect(read.map(([, message]) => message)).toEqual(sent.filter(([p]) => p === partition).map(([, m]) => m));
+      const seqs = read.map(([address]) => address.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(seqs.length);
+    }
+  });
+
+  it("reads addresses that delete exactly their message", async () => {
+    const store = await stores.openStore(stores.newDir(), 2);
+    const [a, b, c] = idsIn(store, 1, 3) as [string, string, string];
+    let batch = store.newBatch();
+    for (const target of [a, b, c]) batch.appendMessage({ target, op: "add", input: target });
+    await store.commit(batch);
+    const [, middle] = [...store.readMailbox(1)];
+    batch = store.newBatch();
+    batch.deleteMessage(middle![0]);
+    await store.commit(batch);
+    expect([...store.readMailbox(1)].map(([, m]) => m.input)).toEqual([a, c]);
+  });
+
+  it("orders by number, not text, past seq 9 and 99", async () => {
+    const store = await stores.openStore(stores.newDir(), 1);
+    const batch = store.newBatch();
+    for (let i = 0; i < 120; i++) batch.appendMessage({ target: "Counter/x", op: "add", input: i });
+    await store.commit(batch);
+    expect([...store.readMailbox(0)].map(([, m]) => m.input)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+  });
+
+  it("continues mailbox seqs after a reopen", async () => {
+    const dir = stores.newDir();
+    const store = await stores.openStore(dir, 3);
+    const targets = [0, 1, 2].map((p) => idsIn(store, p, 1)[0]!);
+    let batch = store.newBatch();
+    const before = [];
+    for (let i = 0; i < 5; i++) for (const target of targets) before.push(batch.appendMessage({ target, op: "add", input: i }));
+    await store.commit(batch);
+    await stores.closeStore(store);
+
+    const reopened = await stores.openStore(dir);
+    batch = reopened.newBatch();
+    const after = targets.map((target) => batch.appendMessage({ target, op: "add", input: "after" }));
+    await reopened.commit(batch);
+    for (const address of after) {
+      const lastBefore = Math.max(...before.filter((b) => b.partition === address.partition).map((b) => b.seq));
+      expect(address.seq).toBeGreaterThan(lastBefore);
+      const read = [...reopened.readMailbox(address.partition)];
+      expect(read).toHaveLength(6);
+      expect(read.at(-1)).toEqual([address, { target: targets[address.partition], op: "add", input: "after" }]);
+    }
+  });
+
+  it("keeps an empty partition's mailbox empty while others fill", async () => {
+    const store = await stores.openStore(stores.newDir(), 8);
+    const [target] = idsIn(store, 3, 1);
+    const batch = store.newBatch();
+    batch.appendMessage({ target: target!, op: "add" });
+    await store.commit(batch);
+    for (const partition of store.localPartitions) expect([...store.readMailbox(partition)]).toHaveLength(partition === 3 ? 1 : 0);
+  });
+});
