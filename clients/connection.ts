@@ -46,6 +46,7 @@ export class Connection {
   private flushScheduled = false;
   private limits: MessageLimits = CLIENT_MESSAGE_LIMITS;
   private onStopped: (() => void) | undefined;
+  private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly url: string,
@@ -72,6 +73,11 @@ export class Connection {
 
   /** Stops retrying and closes the socket; resolves once it is closed. */
   stop(): Promise<void> {
+    this.stopping ??= this.closeSocket();
+    return this.stopping;
+  }
+
+  private closeSocket(): Promise<void> {
     this.stopped = true;
     this.open = false;
     this.outbox = [];
@@ -136,7 +142,7 @@ export class Connection {
     for (const error of errors) this.events.report(new EntityError(error.code, `the server sent an unreadable frame: ${error.message}`));
     for (const frame of frames) {
       if (this.open) this.events.frame(frame);
-      else this.handshake(socket, frame);
+      else if (socket === this.socket) this.handshake(socket, frame);
     }
   }
 
@@ -154,8 +160,11 @@ export class Connection {
   }
 
   private refuse(socket: WebSocketLike, error: EntityError): void {
+    this.socket = undefined;
+    clearTimeout(this.handshakeTimer);
     socket.close();
     this.events.refused(error);
+    this.scheduleRetry();
   }
 
   private socketClosed(socket: WebSocketLike): void {

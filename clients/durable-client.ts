@@ -4,6 +4,7 @@ import type { ServerFrame } from "../protocol/server-frames.js";
 import type { ResolvedClientOptions } from "./client-options.js";
 import { Connection, type ConnectionEvents } from "./connection.js";
 import { createEntityProxy, type EntityProxy } from "./entity-proxy.js";
+import { PendingTable } from "./pending-table.js";
 import { RequestQueue } from "./request-queue.js";
 import { LiveSubscriptions, type LiveStateListener, type Subscription } from "./subscription.js";
 
@@ -45,11 +46,19 @@ class PendingRequest {
   ) {}
 }
 
+// One shared executor instead of a closure per request: the hot path allocates only the promise.
+let capturedResolve: (value: unknown) => void = () => {};
+let capturedReject: (error: EntityError) => void = () => {};
+function captureResolvers(resolve: (value: never) => void, reject: (error: EntityError) => void): void {
+  capturedResolve = resolve as (value: unknown) => void;
+  capturedReject = reject;
+}
+
 /** The client behind `connect()`: request ids, answers, the disconnected queue and reconnection policy. */
 export class DurableClientSession implements DurableClient {
   readonly clientId: string;
   private nextRequestId = 1;
-  private readonly inflight = new Map<number, PendingRequest>();
+  private readonly inflight = new PendingTable<PendingRequest>();
   private readonly queue: RequestQueue<PendingRequest>;
   private readonly connection: Connection;
   private readonly live: LiveSubscriptions;
@@ -132,27 +141,31 @@ export class DurableClientSession implements DurableClient {
     if (this.stopping !== undefined) return this.stopping;
     this.closed = true;
     this.isConnected = false;
+    this.stopping = this.connection.stop();
     clearTimeout(this.disconnectTimer);
     const error = new EntityError(ErrorCode.disconnected, "the client was closed before an answer came");
     this.failPending(error);
     this.live.closeAll(error);
     this.firstConnection?.reject(new EntityError(ErrorCode.disconnected, "the client was closed before it connected"));
-    this.stopping = this.connection.stop();
     return this.stopping;
   }
 
   private request<T>(frame: Answered): Promise<T> {
     if (this.closed) return Promise.reject(new EntityError(ErrorCode.disconnected, "the client is closed"));
-    return new Promise<T>((resolve, reject) => {
-      const pending = new PendingRequest(frame, resolve as (value: unknown) => void, reject);
-      if (this.isConnected) {
-        this.inflight.set(frame.id, pending);
-        this.connection.send(frame);
-        return;
-      }
+    const promise = new Promise<T>(captureResolvers);
+    const pending = new PendingRequest(frame, capturedResolve, capturedReject);
+    if (this.isConnected) {
+      this.inflight.add(frame.id, pending);
+      this.connection.send(frame);
+      return promise;
+    }
+    try {
       this.queue.push(pending);
       this.armDisconnectTimer();
-    });
+    } catch (error) {
+      pending.reject(error as EntityError);
+    }
+    return promise;
   }
 
   private connectionEvents(): ConnectionEvents {
@@ -178,7 +191,7 @@ export class DurableClientSession implements DurableClient {
     for (const pending of this.inflight.values()) this.connection.send(pending.frame);
     this.live.resubscribeAll();
     for (const pending of this.queue.drain()) {
-      this.inflight.set(pending.frame.id, pending);
+      this.inflight.add(pending.frame.id, pending);
       this.connection.send(pending.frame);
     }
     this.firstConnection?.resolve();
@@ -188,10 +201,10 @@ export class DurableClientSession implements DurableClient {
   private connectionDropped(): void {
     if (this.closed) return;
     this.isConnected = false;
-    for (const [id, pending] of this.inflight) {
-      if (pending.frame.type !== "call") continue;
-      this.inflight.delete(id);
-      const { op, entity } = pending.frame;
+    const calls = [...this.inflight.values()].filter((pending) => pending.frame.type === "call");
+    for (const pending of calls) {
+      this.inflight.take(pending.frame.id);
+      const { op, entity } = pending.frame as CallFrame;
       pending.reject(
         new EntityError(ErrorCode.disconnected, `the connection closed while the call to ${op} on ${entity} was in flight; it may or may not have run`),
       );
@@ -212,8 +225,7 @@ export class DurableClientSession implements DurableClient {
   }
 
   private failPending(error: EntityError): void {
-    const pending = [...this.inflight.values(), ...this.queue.drain()];
-    this.inflight.clear();
+    const pending = [...this.inflight.drain(), ...this.queue.drain()];
     for (const request of pending) request.reject(error);
   }
 
@@ -240,16 +252,12 @@ export class DurableClientSession implements DurableClient {
   }
 
   private answer(id: number, value: unknown): void {
-    const pending = this.inflight.get(id);
-    if (pending === undefined) return;
-    this.inflight.delete(id);
-    pending.resolve(value);
+    this.inflight.take(id)?.resolve(value);
   }
 
   private answerError(id: number, error: EntityError): void {
-    const pending = this.inflight.get(id);
+    const pending = this.inflight.take(id);
     if (pending !== undefined) {
-      this.inflight.delete(id);
       pending.reject(error);
     } else if (!this.live.fail(id, error)) {
       this.options.onError(error);

@@ -1,7 +1,7 @@
-/** An operation as an entity definition declares it: `(ctx, input?) => result`. */
+// An operation as an entity definition declares it: `(ctx, input?) => result`.
 type AnyOperation = (ctx: any, ...rest: any[]) => unknown;
 
-/** The shape of an entity defined with named operations (structural: nothing is imported from the server). */
+// The shape of an entity defined with named operations (structural: nothing is imported from the server).
 interface OperationsDefinitionShape {
   readonly kind: "operations";
   readonly initialState: () => unknown;

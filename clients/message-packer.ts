@@ -18,6 +18,9 @@ export function messageLimitsFor(serverMaxBytes: number): MessageLimits {
  * Turns the frames issued in one tick into as few WebSocket messages as the limits allow, in order:
  * one frame is sent as a JSON object, several as a JSON array. A frame that cannot be encoded or
  * is too large for any message is left out and handed to `onUnsendable`.
+ *
+ * Each run of up to `maxFrames` frames is encoded with one JSON.stringify call (the fast path); a run
+ * that comes out too large, or fails to encode, is split in halves until every part fits.
  */
 export function packFrames<F extends object>(
   frames: readonly F[],
@@ -25,35 +28,50 @@ export function packFrames<F extends object>(
   onUnsendable: (frame: F, error: EntityError) => void,
 ): string[] {
   const messages: string[] = [];
-  let parts: string[] = [];
-  let bytes = 2;
-  for (const frame of frames) {
-    let json: string;
-    try {
-      json = JSON.stringify(frame);
-    } catch (error) {
-      onUnsendable(frame, new EntityError(ErrorCode.bad_request, `the request cannot be encoded as JSON: ${(error as Error).message}`));
-      continue;
-    }
-    const size = utf8Length(json);
-    if (size + 2 > limits.maxBytes) {
-      onUnsendable(frame, new EntityError(ErrorCode.payload_too_large, `the request is ${size} bytes; a message may be at most ${limits.maxBytes} bytes`));
-      continue;
-    }
-    if (parts.length > 0 && (parts.length >= limits.maxFrames || bytes + 1 + size > limits.maxBytes)) {
-      messages.push(joinFrames(parts));
-      parts = [];
-      bytes = 2;
-    }
-    bytes += parts.length === 0 ? size : size + 1;
-    parts.push(json);
+  for (let from = 0; from < frames.length; from += limits.maxFrames) {
+    packRange(frames, from, Math.min(frames.length, from + limits.maxFrames), limits.maxBytes, messages, onUnsendable);
   }
-  if (parts.length > 0) messages.push(joinFrames(parts));
   return messages;
 }
 
-function joinFrames(parts: string[]): string {
-  return parts.length === 1 ? (parts[0] as string) : `[${parts.join(",")}]`;
+function packRange<F extends object>(
+  frames: readonly F[],
+  from: number,
+  to: number,
+  maxBytes: number,
+  messages: string[],
+  onUnsendable: (frame: F, error: EntityError) => void,
+): void {
+  let text: string | undefined;
+  let failure: unknown;
+  try {
+    if (to - from === 1) text = JSON.stringify(frames[from]);
+    else text = JSON.stringify(from === 0 && to === frames.length ? frames : frames.slice(from, to));
+  } catch (error) {
+    failure = error;
+  }
+  if (text !== undefined && fits(text, maxBytes)) {
+    messages.push(text);
+    return;
+  }
+  if (to - from > 1) {
+    const middle = from + ((to - from) >> 1);
+    packRange(frames, from, middle, maxBytes, messages, onUnsendable);
+    packRange(frames, middle, to, maxBytes, messages, onUnsendable);
+    return;
+  }
+  const frame = frames[from] as F;
+  if (text === undefined) {
+    const reason = failure instanceof Error ? failure.message : "it is not a JSON value";
+    onUnsendable(frame, new EntityError(ErrorCode.bad_request, `the request cannot be encoded as JSON: ${reason}`));
+  } else {
+    onUnsendable(frame, new EntityError(ErrorCode.payload_too_large, `the request is ${utf8Length(text)} bytes; a message may be at most ${maxBytes} bytes`));
+  }
+}
+
+// True when the UTF-8 form of `text` is at most `maxBytes` (a UTF-16 unit is at most 3 UTF-8 bytes).
+function fits(text: string, maxBytes: number): boolean {
+  return text.length <= maxBytes && (text.length * 3 <= maxBytes || utf8Length(text) <= maxBytes);
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;

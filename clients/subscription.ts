@@ -58,6 +58,8 @@ export class LiveSubscriptions {
   constructor(private readonly port: SubscriptionPort) {}
 
   subscribe<S>(entity: string, listener: LiveStateListener<S>): Subscription<S> {
+    // A wrapper per call, so the same function subscribed twice gets two independent handles.
+    const entry: LiveStateListener = (state, info) => listener(state as S | null, info);
     let live = this.entities.get(entity);
     if (live === undefined) {
       live = new EntityLiveState(entity);
@@ -65,10 +67,10 @@ export class LiveSubscriptions {
       if (this.port.isConnected()) this.sendSubscribe(live);
     } else if (live.current !== undefined) {
       const joined = live;
-      queueMicrotask(() => this.catchUp(joined, listener as LiveStateListener));
+      queueMicrotask(() => this.catchUp(joined, entry));
     }
-    live.listeners.add(listener as LiveStateListener);
-    return this.handle<S>(live, listener as LiveStateListener);
+    live.listeners.add(entry);
+    return this.handle<S>(live, entry);
   }
 
   /** Applies a snapshot or patch to its entity's state and tells the listeners. */
@@ -134,7 +136,7 @@ export class LiveSubscriptions {
     if (this.port.isConnected()) this.port.send({ type: "unsubscribe", id: this.port.nextId(), entity: live.entity });
   }
 
-  /** A listener that joined an entity already live gets its current state once. */
+  // A listener that joined an entity already live gets its current state once.
   private catchUp(live: EntityLiveState, listener: LiveStateListener): void {
     if (live.current === undefined || !live.listeners.has(listener)) return;
     this.notify(listener, live.current.state, { version: live.current.version, entity: live.entity, kind: "snapshot" });

@@ -140,7 +140,7 @@ describe.each(TRANSPORTS)("the client against a real server over %s", (transport
     expect(c.connected).toBe(false);
   });
 
-  it("resends signals whose acks were lost with their original ids, so the server applies each once", async () => {
+  it("resends signals whose acks were lost with their original ids (applied once), and fails the call in flight", async () => {
     const { url } = await server();
     const sockets: DeafSocket[] = [];
     const webSocket = async (target: string) => {
@@ -156,11 +156,13 @@ describe.each(TRANSPORTS)("the client against a real server over %s", (transport
     first.deaf = true;
     const N = 1000;
     const sent = Array.from({ length: N }, () => c.signal("Counter/dedup", "add", 1));
+    const call = c.call("Counter/dedup", "get");
     const checks: Array<() => void> = [];
     const watch = observer.subscribe<number>("Counter/dedup", () => checks.forEach((check) => check()));
     await waitFor((check) => checks.push(check), () => (watch.state === N + 1 ? true : undefined));
 
     first.close();
+    await expect(call).rejects.toMatchObject({ code: "disconnected", message: expect.stringMatching(/may or may not have run/) });
     await Promise.all(sent);
     expect(sockets.length).toBeGreaterThan(1);
     expect(await observer.get("Counter/dedup")).toBe(N + 1);

@@ -38,6 +38,19 @@ describe("LiveSubscriptions", () => {
     expect(seenB).toHaveLength(2);
   });
 
+  it("keeps two subscriptions of the same function independent", async () => {
+    const { live, sent } = setup();
+    const seen: unknown[] = [];
+    const listener = (state: unknown) => seen.push(state);
+    const a = live.subscribe(entity, listener);
+    live.subscribe(entity, listener);
+    live.receive({ type: "snapshot", id: 1, entity, state: { n: 1 }, version: 1 });
+    await a.close();
+    live.receive(patch(2, 2));
+    expect(seen).toEqual([{ n: 1 }, { n: 1 }, { n: 2 }]);
+    expect(sent).toHaveLength(1);
+  });
+
   it("gives a late listener the current state once", async () => {
     const { live } = setup();
     live.subscribe(entity, () => {});
