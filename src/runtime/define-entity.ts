@@ -1,3 +1,5 @@
+import { ENTITY_NAME_PATTERN } from "../../protocol/index.js";
+
 /** What an operation sees: the entity's state (read and write), its input, and a way to signal other entities. */
 export interface EntityContext<S = unknown, I = unknown> {
   /** `Name/key`. */
@@ -72,7 +74,7 @@ export function defineEntity(
   name: string,
   spec: { initialState: () => unknown; operations: Record<string, EntityOperation<unknown>> } | ((ctx: EntityContext<unknown>) => unknown),
 ): EntityDefinition {
-  if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(name)) {
+  if (!ENTITY_NAME_PATTERN.test(name)) {
     throw new TypeError(`entity name "${name}" must start with a letter or _ and hold only letters, digits, _ . -`);
   }
   if (typeof spec === "function") return { [ENTITY_BRAND]: true, kind: "dispatch", name, dispatch: spec };

@@ -1,4 +1,4 @@
-import { EntityError, ErrorCode, parseEntityId } from "../../protocol/index.js";
+import { EntityError, ErrorCode, isEntityId } from "../../protocol/index.js";
 import type { EntityDefinition } from "./define-entity.js";
 
 /** The entity types an app defines, by name, and the checks that turn a bad id or operation into an error. */
@@ -22,21 +22,18 @@ export class EntityRegistry {
 
   /** An error for an id whose type is not hosted here, or an operation that type lacks; undefined when fine. */
   check(entityId: string, operation?: string): EntityError | undefined {
-    const parts = parseEntityId(entityId);
-    if (parts === undefined) {
+    if (!isEntityId(entityId)) {
       return new EntityError(ErrorCode.bad_request, `entity id "${entityId}" must look like Name/key (e.g. Counter/alice)`);
     }
-    const definition = this.byName.get(parts.name);
+    const name = entityId.slice(0, entityId.indexOf("/"));
+    const definition = this.byName.get(name);
     if (definition === undefined) {
-      return new EntityError(
-        ErrorCode.unknown_entity,
-        `no entity type "${parts.name}" on this server (it has: ${this.names.join(", ") || "none"})`,
-      );
+      return new EntityError(ErrorCode.unknown_entity, `no entity type "${name}" on this server (it has: ${this.names.join(", ") || "none"})`);
     }
     if (operation !== undefined && definition.kind === "operations" && !Object.hasOwn(definition.operations, operation)) {
       return new EntityError(
         ErrorCode.unknown_operation,
-        `entity type "${parts.name}" has no operation "${operation}" (it has: ${Object.keys(definition.operations).join(", ")})`,
+        `entity type "${name}" has no operation "${operation}" (it has: ${Object.keys(definition.operations).join(", ")})`,
       );
     }
     return undefined;

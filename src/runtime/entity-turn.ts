@@ -74,9 +74,9 @@ function runOperation(entity: LoadedEntity, request: OperationRequest, registry:
     if (typeof (result as { then?: unknown } | null)?.then === "function") {
       throw new Error("the operation returned a promise; entity operations must be synchronous");
     }
-    const value = cloneJson(result);
+    const value = request.kind === "call" ? cloneJson(result) : undefined; // a signal's result goes nowhere
     entity.state = cloneJson(ctx.state);
-    outgoing.push(...ctx.outgoing);
+    for (const message of ctx.outgoing) outgoing.push(message);
     return { kind: "result", value };
   } catch (error) {
     const message = `${entity.id} ${request.op}: ${errorMessage(error)}`;
