@@ -95,8 +95,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     this.scheduleFlush();
   }
 
-  /** Sends already-encoded bytes now (live-state patches share one encoding among subscribers). */
-  sendEncoded(message: string): void {
+  /** Sends an already-encoded message now (live-state changes share one encoding among subscribers). */
+  sendEncoded(message: string | Uint8Array): void {
     if (this.closed) return;
     this.flush();
     this.socket.send(message);

@@ -5,7 +5,8 @@
 
 /** One open WebSocket, as the connection logic sees it. */
 export interface TransportSocket {
-  send(message: string): void;
+  /** Sends a text message (a string, or its UTF-8 bytes when one encoding is shared by many sockets). */
+  send(message: string | Uint8Array): void;
   close(code: number, reason: string): void;
   /** Bytes queued for sending and not yet written to the network. */
   readonly bufferedAmount: number;

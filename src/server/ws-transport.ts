@@ -36,7 +36,7 @@ function attach(socket: WebSocket, options: TransportOptions): void {
   let drainTimer: NodeJS.Timeout | undefined;
   const handlers = options.onConnection({
     send: (message) => {
-      socket.send(message);
+      socket.send(message, { binary: false });
       // ws has no drain event of its own: poll while data is queued so the connection can learn it drained.
       if (drainTimer === undefined && socket.bufferedAmount > 0) {
         drainTimer = setInterval(() => {

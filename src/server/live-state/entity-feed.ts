@@ -1,5 +1,8 @@
 import type { ConnectionSession } from "../connection-session.js";
 
+/** A change as it goes on the wire, encoded once for every subscriber. */
+export type EncodedMessage = string | Uint8Array;
+
 /** Where one subscriber stands: waiting for its first snapshot, caught up to a version, or stalled. */
 export interface Subscriber {
   readonly session: ConnectionSession;
@@ -18,7 +21,7 @@ export class EntityFeed {
   state: unknown = null;
   version = -1;
   /** Encoded changes by version, oldest first, at most `ringSize`. */
-  private readonly ring: Array<{ version: number; message: string }> = [];
+  private readonly ring: Array<{ version: number; message: EncodedMessage }> = [];
   /** When the feed lost its last subscriber (it is kept a while for resubscribes), or undefined. */
   idleSince: number | undefined;
 
@@ -32,7 +35,7 @@ export class EntityFeed {
   }
 
   /** Records a durable change; returns false when it is older than what the feed already has. */
-  record(version: number, state: unknown, message: string): boolean {
+  record(version: number, state: unknown, message: EncodedMessage): boolean {
     if (version <= this.version) return false;
     if (this.ring.length > 0 && this.ring[this.ring.length - 1]!.version !== version - 1) this.ring.length = 0;
     this.ring.push({ version, message });
@@ -51,7 +54,7 @@ export class EntityFeed {
   }
 
   /** The encoded changes after `fromVersion` up to now, or undefined when the ring no longer has them all. */
-  changesSince(fromVersion: number): string[] | undefined {
+  changesSince(fromVersion: number): EncodedMessage[] | undefined {
     if (!this.known || fromVersion > this.version) return undefined;
     if (fromVersion === this.version) return [];
     const first = this.ring[0];

@@ -110,7 +110,7 @@ export class LiveStateHub implements SubscriptionService {
     }
   }
 
-  private sendChange(feed: EntityFeed, subscriber: Subscriber, version: number, message: string): void {
+  private sendChange(feed: EntityFeed, subscriber: Subscriber, version: number, message: Buffer): void {
     if (subscriber.awaitingSnapshot || subscriber.stalled || version <= subscriber.version) return;
     if (!this.hasRoom(subscriber)) return;
     if (version !== subscriber.version + 1) return this.sendSnapshot(feed, subscriber, undefined);
