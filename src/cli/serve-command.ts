@@ -21,6 +21,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     transport: transport as TransportName | undefined,
     maxMessageBytes: integerOption(args, "max-message-bytes", 1024, 256 * 1024 * 1024),
     partitions: integerOption(args, "partitions", 1, 4096),
+    maxCachedEntities: integerOption(args, "max-cached-entities", 1, 100_000_000),
     httpRoutes: demoRoutes({ demoPage: appFile === undefined }),
     log,
     onFatal: (error) => {
