@@ -13,50 +13,33 @@ export const HelloFrame = z.object({
 });
 export type HelloFrame = z.infer<typeof HelloFrame>;
 
+/** The fields of every request about one entity, and of the operation requests (signal and call). */
+const entityRequest = { id: RequestId, entity: EntityId };
+const operationRequest = { ...entityRequest, op: OperationName, input: z.unknown().optional() };
+
 /** Fire-and-forget operation; acknowledged once durable. Its id de-duplicates resends from the same clientId. */
-export const SignalFrame = z.object({
-  type: z.literal("signal"),
-  id: RequestId,
-  entity: EntityId,
-  op: OperationName,
-  input: z.unknown().optional(),
-});
+export const SignalFrame = z.object({ type: z.literal("signal"), ...operationRequest });
 export type SignalFrame = z.infer<typeof SignalFrame>;
 
 /** Request/response operation; answered with `result` (or `error`) once the change is durable. */
-export const CallFrame = z.object({
-  type: z.literal("call"),
-  id: RequestId,
-  entity: EntityId,
-  op: OperationName,
-  input: z.unknown().optional(),
-});
+export const CallFrame = z.object({ type: z.literal("call"), ...operationRequest });
 export type CallFrame = z.infer<typeof CallFrame>;
 
 /** Reads an entity's durable state; answered with `state`. */
-export const GetFrame = z.object({
-  type: z.literal("get"),
-  id: RequestId,
-  entity: EntityId,
-});
+export const GetFrame = z.object({ type: z.literal("get"), ...entityRequest });
 export type GetFrame = z.infer<typeof GetFrame>;
 
 /** Starts live state for an entity: a snapshot, then a patch per committed change. */
 export const SubscribeFrame = z.object({
   type: z.literal("subscribe"),
-  id: RequestId,
-  entity: EntityId,
+  ...entityRequest,
   /** The last version the client holds; the server replays newer patches when it still has them. */
   fromVersion: z.number().int().nonnegative().optional(),
 });
 export type SubscribeFrame = z.infer<typeof SubscribeFrame>;
 
 /** Stops live state for an entity on this connection. */
-export const UnsubscribeFrame = z.object({
-  type: z.literal("unsubscribe"),
-  id: RequestId,
-  entity: EntityId,
-});
+export const UnsubscribeFrame = z.object({ type: z.literal("unsubscribe"), ...entityRequest });
 export type UnsubscribeFrame = z.infer<typeof UnsubscribeFrame>;
 
 /** Every frame a client may send. */
