@@ -18,6 +18,8 @@ export const ErrorCode = {
   disconnected: "disconnected",
   /** The client's queue of requests waiting for a connection is full. */
   queue_full: "queue_full",
+  /** The connection has too many requests waiting for answers; wait for some before sending more. */
+  overloaded: "overloaded",
   /** The server is shutting down and takes no new work. */
   shutting_down: "shutting_down",
   /** The subscriber could not keep up and was disconnected. */

@@ -29,6 +29,8 @@ export interface ConnectionContext {
   readonly runtime: EntityRuntime;
   readonly subscriptions: SubscriptionService;
   readonly maxMessageBytes: number;
+  /** Most unanswered signals, calls and gets one connection may have; more are refused with `overloaded`. */
+  readonly maxInflightRequests: number;
   readonly log: Logger;
 }
 
@@ -43,6 +45,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   private acks: number[] = [];
   private outgoing: ServerFrame[] = [];
   private flushScheduled = false;
+  /** Signals, calls and gets submitted and not yet answered. */
+  private inflight = 0;
 
   constructor(
     readonly socket: TransportSocket,
@@ -72,7 +76,14 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     this.context.subscriptions.closed(this);
   }
 
+  /** An outcome from the runtime for one of this connection's requests. */
   deliver(requestId: number, outcome: Outcome): void {
+    this.inflight--;
+    this.reply(requestId, outcome);
+  }
+
+  /** Answers a request (used by the runtime through `deliver`, and by live state). */
+  reply(requestId: number, outcome: Outcome): void {
     if (this.closed) return;
     switch (outcome.kind) {
       case "ack":
@@ -114,17 +125,23 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
       return this.send({ type: "error", id: frame.id, code: ErrorCode.handshake_required, message: 'send {"type":"hello","version":1} first' });
     }
     const { runtime } = this.context;
+    if (frame.type !== "subscribe" && frame.type !== "unsubscribe") {
+      if (this.inflight >= this.context.maxInflightRequests) {
+        return this.send(errorFrame(frame.id, ErrorCode.overloaded, `more than ${this.context.maxInflightRequests} requests are waiting for answers on this connection; wait for some before sending more`));
+      }
+      this.inflight++;
+    }
     switch (frame.type) {
       case "signal":
       case "call": {
         const problem = runtime.registry.check(frame.entity, frame.op);
-        if (problem) return this.send(errorFrame(frame.id, problem.code, problem.message));
+        if (problem) return this.reject(frame.id, problem.code, problem.message);
         const sender = frame.type === "signal" && this.clientId !== undefined ? { clientId: this.clientId, seq: frame.id } : undefined;
         return runtime.submit({ kind: frame.type, entityId: frame.entity, op: frame.op, input: frame.input, sender, replyTo: this, requestId: frame.id });
       }
       case "get": {
         const problem = runtime.registry.check(frame.entity);
-        if (problem) return this.send(errorFrame(frame.id, problem.code, problem.message));
+        if (problem) return this.reject(frame.id, problem.code, problem.message);
         return runtime.submit({ kind: "read", entityId: frame.entity, op: "", replyTo: this, requestId: frame.id });
       }
       case "subscribe": {
@@ -135,6 +152,12 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
       case "unsubscribe":
         return this.context.subscriptions.unsubscribe(this, frame.id, frame.entity);
     }
+  }
+
+  /** Refuses a counted request before it reaches the runtime. */
+  private reject(id: number, code: ErrorFrame["code"], message: string): void {
+    this.inflight--;
+    this.send(errorFrame(id, code, message));
   }
 
   private hello(version: number, clientId: string | undefined): void {

@@ -28,6 +28,8 @@ export interface ServerOptions {
   /** Partitions of a new data directory (default 16). */
   readonly partitions?: number;
   readonly maxCachedEntities?: number;
+  /** Most unanswered signals, calls and gets per connection (default 250,000); more get `overloaded`. */
+  readonly maxInflightRequests?: number;
   readonly liveState?: LiveStateOptions;
   /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */
   readonly httpRoutes?: Record<string, HttpHandler>;
@@ -61,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   runtime.start();
   const liveState = new LiveStateHub(runtime, options.liveState);
   const transport = await chooseTransport(options.transport, log);
-  const context = { runtime, subscriptions: liveState, maxMessageBytes, log };
+  const context = { runtime, subscriptions: liveState, maxMessageBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, log };
   const onHttp = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),
     "GET /client.js": browserClientRoute(),

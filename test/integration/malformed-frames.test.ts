@@ -84,3 +84,23 @@ describe.each(TRANSPORTS)("bad input over %s", (transport) => {
     check.close();
   });
 });
+
+describe.each(TRANSPORTS)("a flooding connection over %s", (transport) => {
+  it("gets `overloaded` for requests past the in-flight limit, and is served again once answered", async () => {
+    const server = await startTestServer(transport, { maxInflightRequests: 100 });
+    try {
+      const peer = await RawSocket.greeted(server.port, "flood");
+      peer.send(Array.from({ length: 500 }, (_, i) => ({ type: "signal", id: i + 1, entity: "Counter/flood", op: "add", input: 1 })));
+      await peer.waitFor((f) => f.type === "ack");
+      const refused = peer.frames.filter((f) => f.type === "error" && f.code === "overloaded");
+      expect(refused).toHaveLength(400);
+      expect(refused.map((f) => f.id)).toEqual(Array.from({ length: 400 }, (_, i) => i + 101));
+      expect(String(refused[0]!.message)).toContain("100");
+      peer.send({ type: "call", id: 1000, entity: "Counter/flood", op: "get" });
+      expect((await peer.waitFor((f) => f.type === "result" && f.id === 1000)).value).toBe(100);
+      peer.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -55,7 +55,7 @@ export class LiveStateHub implements SubscriptionService {
     if (replay !== undefined) {
       subscriber.awaitingSnapshot = false;
       subscriber.version = feed.version;
-      session.deliver(requestId, { kind: "ack" });
+      session.reply(requestId, { kind: "ack" });
       for (const message of replay) session.sendEncoded(message);
       return;
     }
@@ -65,7 +65,7 @@ export class LiveStateHub implements SubscriptionService {
 
   unsubscribe(session: ConnectionSession, requestId: number, entityId: string): void {
     this.remove(session, entityId);
-    session.deliver(requestId, { kind: "ack" });
+    session.reply(requestId, { kind: "ack" });
   }
 
   drained(session: ConnectionSession): void {
@@ -136,7 +136,7 @@ export class LiveStateHub implements SubscriptionService {
     if (outcome.kind === "state") feed.learn(outcome.version, outcome.state);
     if (!subscriber.awaitingSnapshot || feed.subscribers.get(subscriber.session) !== subscriber) return;
     if (outcome.kind === "state") this.sendSnapshot(feed, subscriber, requestId);
-    else subscriber.session.deliver(requestId, outcome);
+    else subscriber.session.reply(requestId, outcome);
   }
 
   private sendSnapshot(feed: EntityFeed, subscriber: Subscriber, requestId: number | undefined): void {
