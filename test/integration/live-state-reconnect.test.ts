@@ -4,15 +4,7 @@ import * as liveApp from "../fixtures/live-app.js";
 import type { BoardState } from "../fixtures/live-app.js";
 import { TcpProxy } from "./support/tcp-proxy.js";
 import { startTestServer, TRANSPORTS } from "./support/test-server.js";
-
-/** Polls `check` on a short interval until it holds (the condition is about events arriving). */
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { until } from "./support/until.js";
 
 describe.each(TRANSPORTS)("live state across a reconnect over %s", (transport) => {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];

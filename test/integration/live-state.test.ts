@@ -4,24 +4,9 @@ import * as liveApp from "../fixtures/live-app.js";
 import type { BoardState } from "../fixtures/live-app.js";
 import { RawSocket } from "./support/raw-socket.js";
 import { startTestServer, TRANSPORTS } from "./support/test-server.js";
+import { until } from "./support/until.js";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
-
-/** Resolves when `check` passes, re-checking after each event the caller reports with `poke`. */
-function eventually(check: () => boolean, timeoutMs = 30_000): { done: Promise<void>; poke(): void } {
-  let poke = () => {};
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("condition not reached in time")), timeoutMs);
-    poke = () => {
-      if (check()) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-  });
-  poke();
-  return { done, poke: () => poke() };
-}
 
 describe.each(TRANSPORTS)("live state over %s", (transport) => {
   let server: Server | undefined;
@@ -37,8 +22,6 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
     const SUBSCRIBERS = 1000;
     const UPDATES = 200;
     const seen: Array<{ versions: number[]; state: BoardState | null }> = [];
-    let finalVersion = Number.POSITIVE_INFINITY;
-    const allCaughtUp = eventually(() => seen.length === SUBSCRIBERS && seen.every((s) => s.versions.at(-1) === finalVersion));
     for (let batch = 0; batch < SUBSCRIBERS; batch += 100) {
       const connected = await Promise.all(Array.from({ length: 100 }, () => connect(server!.url)));
       clients.push(...connected);
@@ -49,7 +32,6 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
           return client.subscribe<BoardState>("Board/shared", (state, info) => {
             record.versions.push(info.version);
             record.state = state;
-            allCaughtUp.poke();
           }).ready;
         }),
       );
@@ -58,10 +40,9 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
     clients.push(driver);
     for (let i = 0; i < UPDATES; i++) await driver.call("Board/shared", "bump", i);
     const final = await driver.getWithVersion<BoardState>("Board/shared");
-    finalVersion = final.version;
+    const finalVersion = final.version;
     expect(finalVersion).toBe(UPDATES);
-    allCaughtUp.poke();
-    await allCaughtUp.done;
+    await until(() => seen.every((s) => s.versions.at(-1) === finalVersion));
     for (const subscriber of seen) {
       const first = subscriber.versions[0]!;
       expect(subscriber.versions).toEqual(Array.from({ length: finalVersion - first + 1 }, (_, i) => first + i));
@@ -77,11 +58,28 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
     const sub = client.subscribe("Board/new", (state, info) => states.push([state, info.version]));
     expect(await sub.ready).toEqual({ state: null, version: 0 });
     await client.call("Board/new", "bump", 1);
-    const reached = eventually(() => states.length >= 2);
-    const timer = setInterval(reached.poke, 10);
-    await reached.done.finally(() => clearInterval(timer));
+    await until(() => states.length >= 2);
     expect(states[1]![1]).toBe(1);
     expect((states[1]![0] as BoardState).total).toBe(1);
+  });
+
+  it("delivers a deletion as null with the next version, and a re-created entity after it", async () => {
+    server = await startTestServer(transport);
+    const client = await connect(server.url);
+    clients.push(client);
+    const states: Array<[unknown, number]> = [];
+    const sub = client.subscribe("Counter/deleted", (state, info) => states.push([state, info.version]));
+    await sub.ready;
+    await client.call("Counter/deleted", "add", 2);
+    await client.call("Counter/deleted", "delete");
+    await client.call("Counter/deleted", "add", 5);
+    await until(() => states.length >= 4);
+    expect(states).toEqual([
+      [null, 0],
+      [2, 1],
+      [null, 2],
+      [5, 3],
+    ]);
   });
 
   it("skips a subscriber that stops reading, keeps its buffer bounded, serves the others, and resyncs it with one snapshot", async () => {
@@ -113,9 +111,7 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
     expect(sawStall).toBe(true);
     expect(maxBuffered).toBeLessThanOrEqual(SOFT + 2 * (UPDATE_BYTES + 1024));
 
-    const healthyDone = eventually(() => healthyVersions.at(-1) === final.version);
-    const timer = setInterval(healthyDone.poke, 10);
-    await healthyDone.done.finally(() => clearInterval(timer));
+    await until(() => healthyVersions.at(-1) === final.version);
     expect(healthyVersions).toEqual(Array.from({ length: final.version - healthyVersions[0]! + 1 }, (_, i) => healthyVersions[0]! + i));
 
     slow.socket.resume();
@@ -136,9 +132,7 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
     const slow = await RawSocket.greeted(server.port);
     slow.socket.pause();
     for (let i = 0; i < ENTITIES; i++) slow.send({ type: "subscribe", id: i + 1, entity: `Board/big-${i}` });
-    const closed = eventually(() => server!.liveState.stats().subscriptions === 0);
-    const timer = setInterval(closed.poke, 20);
-    await closed.done.finally(() => clearInterval(timer));
+    await until(() => server!.liveState.stats().subscriptions === 0);
     slow.socket.resume();
     expect(await slow.waitForClose(30_000)).toBe(4008);
     // the server still serves everyone else
