@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { connect, type DurableClient } from "../../clients/index.js";
 import { demoRoutes } from "../../src/demo/demo-routes.js";
 import { startTestServer } from "../integration/support/test-server.js";
+import { launchChromium } from "./support/chromium.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
 describe("the demo page in a real browser", () => {
@@ -15,10 +15,7 @@ describe("the demo page in a real browser", () => {
   beforeAll(async () => {
     server = await startTestServer("uws", { httpRoutes: demoRoutes({ demoPage: true }) });
     client = await connect(server.url);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,8 +1,9 @@
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { connect, type DurableClient } from "../../clients/index.js";
 import { startTestServer } from "../integration/support/test-server.js";
+import { launchChromium } from "./support/chromium.js";
 
 const PAGE = `<!doctype html><html><body><div id="root"></div><script type="module" src="/react-page.js"></script></body></html>`;
 
@@ -29,7 +30,7 @@ describe("useEntityState in a real React page", () => {
       },
     });
     client = await connect(server.url);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

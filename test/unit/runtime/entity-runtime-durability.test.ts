@@ -1,18 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { defineEntity } from "../../../src/runtime/index.js";
-import { Counter, Log } from "../support/entities.js";
+import { Counter, Log, Relay } from "../support/entities.js";
 import { RuntimeHarness, call, readState, signal, waitForState } from "../support/runtime-harness.js";
-
-const Relay = defineEntity("Relay", {
-  initialState: (): string[] => [],
-  operations: {
-    relay: (ctx, path: string[]) => {
-      ctx.state.push(path.join(">"));
-      const [next, ...rest] = path;
-      if (next !== undefined) ctx.signalEntity(next, "relay", rest);
-    },
-  },
-});
 
 let harness: RuntimeHarness;
 afterEach(async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { defineEntity } from "../../../src/runtime/index.js";
+import { Relay } from "../support/entities.js";
 import { RuntimeHarness, call, nextChange, readState } from "../support/runtime-harness.js";
 
 let harness: RuntimeHarness;
@@ -43,18 +44,6 @@ const Sender = defineEntity("Sender", {
     sendFunction: (ctx, to: string) => {
       ctx.state.sent++;
       ctx.signalEntity(to, "receive", { from: ctx.entityId, n: () => 1 });
-    },
-  },
-});
-
-/** Forwards what it receives to the next hop, as a chain A -> B -> C. */
-const Relay = defineEntity("Relay", {
-  initialState: (): string[] => [],
-  operations: {
-    relay: (ctx, path: string[]) => {
-      ctx.state.push(path.join(">"));
-      const [next, ...rest] = path;
-      if (next !== undefined) ctx.signalEntity(next, "relay", rest);
     },
   },
 });

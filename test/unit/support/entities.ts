@@ -19,3 +19,15 @@ export const Log = defineEntity("Log", {
     },
   },
 });
+
+/** Forwards what it receives to the next hop, as a chain A -> B -> C (entity-to-entity signals). */
+export const Relay = defineEntity("Relay", {
+  initialState: (): string[] => [],
+  operations: {
+    relay: (ctx, path: string[]) => {
+      ctx.state.push(path.join(">"));
+      const [next, ...rest] = path;
+      if (next !== undefined) ctx.signalEntity(next, "relay", rest);
+    },
+  },
+});
