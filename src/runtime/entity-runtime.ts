@@ -22,6 +22,7 @@ export interface EntityRuntimeOptions {
 
 type ChangeListener = (changes: readonly EntityChange[]) => void;
 const MAX_SENDERS_PER_ENTITY = 4096;
+const FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
 
 /**
  * The single-writer runtime. Each entity has a mailbox; every tick, each entity with work runs one
@@ -65,12 +66,8 @@ export class EntityRuntime {
   /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
   submit(request: OperationRequest): void {
     if (this.closing || this.failed !== undefined) {
-      const message = this.failed !== undefined ? "the server could not write to its store" : "the server is shutting down";
-      request.replyTo?.deliver(request.requestId ?? 0, {
-        kind: "error",
-        code: this.failed !== undefined ? ErrorCode.internal : ErrorCode.shutting_down,
-        message,
-      });
+      const message = "the server is shutting down";
+      request.replyTo?.deliver(request.requestId ?? 0, this.failed !== undefined ? FAILED : { kind: "error", code: ErrorCode.shutting_down, message });
       return;
     }
     const entity = this.load(request.entityId);
@@ -128,6 +125,19 @@ export class EntityRuntime {
     this.tickScheduled = false;
     const entities = this.ready;
     this.ready = [];
+    try {
+      this.commitTurns(entities);
+    } catch (error) {
+      // A bug, not bad input (operations' errors are caught per operation): memory may now be ahead of
+      // disk, so the runtime stops taking work rather than acknowledge anything more.
+      for (const entity of entities) entity.pendingCommits++;
+      const outcomes = entities.flatMap((entity) => entity.mailbox.splice(0).map((request): [OperationRequest, Outcome] => [request, FAILED]));
+      this.gate = this.gate.then(() => this.fail(error, entities, outcomes));
+    }
+  }
+
+  /** One tick: a turn for every entity with work, all written in one batch, released after the flush. */
+  private commitTurns(entities: LoadedEntity[]): void {
     const nowMs = Date.now();
     const batch = this.store.newBatch();
     const outcomes: Array<[OperationRequest, Outcome]> = [];
@@ -159,7 +169,7 @@ export class EntityRuntime {
     this.gate = this.gate
       .then(() => durable)
       .then(
-        () => this.release(entities, outcomes, deliveries, changes),
+        () => (this.failed === undefined ? this.release(entities, outcomes, deliveries, changes) : this.fail(this.failed, entities, outcomes)),
         (error: unknown) => this.fail(error, entities, outcomes),
       );
   }
@@ -185,12 +195,17 @@ export class EntityRuntime {
     this.cache.evictIdle();
   }
 
+  /**
+   * A commit failed (or a tick broke): this tick and every later one, built on memory that is ahead
+   * of the disk, are answered `internal` and publish nothing; the host is told once, and should stop.
+   */
   private fail(error: unknown, entities: LoadedEntity[], outcomes: Array<[OperationRequest, Outcome]>): void {
+    const first = this.failed === undefined;
     this.failed ??= error;
-    this.log.error("commit failed; taking no more work", { error: errorMessage(error) });
     for (const entity of entities) entity.pendingCommits--;
-    const outcome: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
-    for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
+    for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, FAILED);
+    if (!first) return;
+    this.log.error("commit failed; taking no more work", { error: errorMessage(error) });
     (this.options.onFatal ?? (() => undefined))(error);
   }
 }

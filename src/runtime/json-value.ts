@@ -4,27 +4,49 @@
  * instead of being stored wrong.
  */
 
+/** How deeply entity states, inputs and results may nest (deeper ones would overflow the stack when stored). */
+export const MAX_JSON_DEPTH = 256;
+
 /** A deep copy of a JSON value. Throws a TypeError naming the path of the first non-JSON value. */
 export function cloneJson<T>(value: T): T {
-  return cloneAt(value, "$") as T;
+  try {
+    return cloneAt(value, 0) as T;
+  } catch (error) {
+    if (error instanceof NotJson) throw new TypeError(`$${error.path.reverse().join("")} ${error.problem}`);
+    throw error;
+  }
 }
 
-function cloneAt(value: unknown, path: string): unknown {
+/** Thrown inside the copy; the path is collected on the way out, so a successful copy builds no strings. */
+class NotJson extends Error {
+  readonly path: string[] = [];
+  constructor(readonly problem: string) {
+    super(problem);
+  }
+}
+
+function cloneAt(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
       return value;
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON cannot carry`);
+      if (!Number.isFinite(value)) throw new NotJson(`is ${value}, which JSON cannot carry`);
       return value;
     case "undefined":
       return undefined;
     case "object": {
       if (value === null) return null;
+      if (depth >= MAX_JSON_DEPTH) throw new NotJson(`nests deeper than ${MAX_JSON_DEPTH} levels`);
       if (Array.isArray(value)) {
         const copy = new Array(value.length);
         for (let i = 0; i < value.length; i++) {
-          const item = cloneAt(value[i], `${path}[${i}]`);
+          let item: unknown;
+          try {
+            item = cloneAt(value[i], depth + 1);
+          } catch (error) {
+            throw addSegment(error, `[${i}]`);
+          }
           copy[i] = item === undefined ? null : item;
         }
         return copy;
@@ -32,19 +54,29 @@ function cloneAt(value: unknown, path: string): unknown {
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
         if (value instanceof Date) return value.toISOString();
-        throw new TypeError(`${path} is a ${proto?.constructor?.name ?? "non-plain object"}, which JSON cannot carry`);
+        throw new NotJson(`is a ${proto?.constructor?.name ?? "non-plain object"}, which JSON cannot carry`);
       }
       const copy: Record<string, unknown> = {};
       for (const key in value) {
-        if (key === "__proto__") throw new TypeError(`${path} has a "__proto__" key, which entity state may not hold`);
-        const item = cloneAt((value as Record<string, unknown>)[key], `${path}.${key}`);
+        if (key === "__proto__") throw new NotJson(`has a "__proto__" key, which entity state may not hold`);
+        let item: unknown;
+        try {
+          item = cloneAt((value as Record<string, unknown>)[key], depth + 1);
+        } catch (error) {
+          throw addSegment(error, `.${key}`);
+        }
         if (item !== undefined) copy[key] = item;
       }
       return copy;
     }
     default:
-      throw new TypeError(`${path} is a ${typeof value}, which JSON cannot carry`);
+      throw new NotJson(`is a ${typeof value}, which JSON cannot carry`);
   }
+}
+
+function addSegment(error: unknown, segment: string): unknown {
+  if (error instanceof NotJson) error.path.push(segment);
+  return error;
 }
 
 /** Deep equality of two JSON values (as produced by cloneJson). */

@@ -105,7 +105,9 @@ export class LiveStateHub implements SubscriptionService {
       const feed = this.feeds.get(change.entityId);
       if (!feed) continue;
       const message = encodeChange(change);
-      if (!feed.record(change.version, change.state, message)) continue;
+      // The feed may already know this version from a newer subscriber's snapshot read (reads are
+      // answered before changes are published); subscribers still one version behind need it anyway.
+      feed.record(change.version, change.state, message);
       for (const subscriber of feed.subscribers.values()) this.sendChange(feed, subscriber, change.version, message);
     }
   }
@@ -135,8 +137,9 @@ export class LiveStateHub implements SubscriptionService {
   private snapshotRead(feed: EntityFeed, subscriber: Subscriber, requestId: number, outcome: Outcome): void {
     if (outcome.kind === "state") feed.learn(outcome.version, outcome.state);
     if (!subscriber.awaitingSnapshot || feed.subscribers.get(subscriber.session) !== subscriber) return;
-    if (outcome.kind === "state") this.sendSnapshot(feed, subscriber, requestId);
-    else subscriber.session.reply(requestId, outcome);
+    if (outcome.kind === "state") return this.sendSnapshot(feed, subscriber, requestId);
+    this.remove(subscriber.session, feed.entityId);
+    subscriber.session.reply(requestId, outcome);
   }
 
   private sendSnapshot(feed: EntityFeed, subscriber: Subscriber, requestId: number | undefined): void {

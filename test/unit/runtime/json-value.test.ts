@@ -136,3 +136,12 @@ describe("jsonEqual", () => {
     );
   });
 });
+
+describe("cloneJson depth", () => {
+  it("refuses values nested deeper than MAX_JSON_DEPTH, which could not be stored", () => {
+    const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
+    expect(() => cloneJson(nest(250))).not.toThrow();
+    expect(() => cloneJson(nest(3000))).toThrow(/nests deeper than 256 levels/);
+    expect(() => cloneJson({ a: [{ b: nest(300) }] })).toThrow(/^\$\.a\[0\]\.b(\[0\])+ nests deeper/);
+  });
+});

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { EntityRuntime, type Outcome } from "../../../src/runtime/index.js";
+import { createLogger } from "../../../src/log.js";
+import type { EntityStore, WriteBatch } from "../../../src/storage/index.js";
+import { Counter } from "../support/entities.js";
+import { TempStores } from "../support/temp-dir.js";
+
+const stores = new TempStores();
+afterEach(async () => {
+  await stores.dispose();
+});
+
+/** The real LMDB store, whose first commit fails as a full disk would make it. */
+function failingFirstCommit(store: EntityStore): EntityStore {
+  let failed = false;
+  return Object.assign(Object.create(store) as EntityStore, {
+    commit(batch: WriteBatch): Promise<void> {
+      if (failed) return store.commit(batch);
+      failed = true;
+      return Promise.reject(new Error("ENOSPC (injected)"));
+    },
+  });
+}
+
+describe("a failed commit", () => {
+  it("answers its tick and every later one with internal, and tells the host once", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const fatal: unknown[] = [];
+    const runtime = new EntityRuntime({ store: failingFirstCommit(store), entities: [Counter], log: createLogger("silent"), onFatal: (error) => fatal.push(error) });
+    const signal = (seq: number) =>
+      new Promise<Outcome>((resolve) =>
+        runtime.submit({ kind: "signal", entityId: "Counter/x", op: "add", input: 1, sender: { clientId: "A", seq }, requestId: seq, replyTo: { deliver: (_id, outcome) => resolve(outcome) } }),
+      );
+    const first = signal(1);
+    await new Promise((resolve) => setImmediate(resolve)); // the second tick runs before the first commit's failure is known
+    const second = signal(2);
+    expect(await first).toMatchObject({ kind: "error", code: "internal" });
+    expect(await second).toMatchObject({ kind: "error", code: "internal" }); // built on memory ahead of disk: never acked
+    expect(await signal(3)).toMatchObject({ kind: "error", code: "internal" });
+    expect(fatal).toHaveLength(1);
+  });
+});

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { ConnectionSession } from "../../../../src/server/connection-session.js";
+import { LiveStateHub } from "../../../../src/server/live-state/index.js";
+import { Counter } from "../../support/entities.js";
+import { RuntimeHarness } from "../../support/runtime-harness.js";
+
+let harness: RuntimeHarness;
+let hub: LiveStateHub;
+afterEach(async () => {
+  hub?.close();
+  await harness.dispose();
+});
+
+/** What the hub uses of a connection, recording the frames it is sent (the socket never backs up). */
+function recordingSession(): ConnectionSession & { frames: Array<Record<string, unknown>> } {
+  const frames: Array<Record<string, unknown>> = [];
+  const take = (message: string | Uint8Array) => {
+    const parsed = JSON.parse(typeof message === "string" ? message : Buffer.from(message).toString()) as Record<string, unknown> | Array<Record<string, unknown>>;
+    frames.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+  };
+  return {
+    frames,
+    socket: { bufferedAmount: 0, send: take, close: () => {} },
+    sendEncoded: take,
+    send: (frame: Record<string, unknown>) => frames.push(frame),
+    reply: (id: number, outcome: unknown) => frames.push({ reply: id, outcome }),
+    close: () => {},
+  } as unknown as ConnectionSession & { frames: Array<Record<string, unknown>> };
+}
+
+const versionsOf = (frames: Array<Record<string, unknown>>) => frames.filter((f) => f.type === "snapshot" || f.type === "patch").map((f) => [f.state, f.version]);
+
+describe("LiveStateHub", () => {
+  it("sends a change to an earlier subscriber even when a later subscriber's snapshot already showed that version", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    hub = new LiveStateHub(harness.runtime);
+    const a = recordingSession();
+    const b = recordingSession();
+    const ignore = { deliver: () => {} };
+    // tick 1: A's snapshot read, with a write elsewhere so the tick's release waits for a flush
+    hub.subscribe(a, 1, "Counter/x", undefined);
+    harness.runtime.submit({ kind: "signal", entityId: "Counter/other", op: "add", input: 1, replyTo: ignore });
+    await new Promise((resolve) => setImmediate(resolve));
+    // tick 2: B subscribes, and Counter/x changes in the same turn
+    hub.subscribe(b, 1, "Counter/x", undefined);
+    harness.runtime.submit({ kind: "signal", entityId: "Counter/x", op: "add", input: 7, replyTo: ignore });
+    await harness.runtime.close();
+    expect(versionsOf(a.frames)).toEqual([
+      [null, 0],
+      [7, 1],
+    ]);
+    expect(versionsOf(b.frames)).toEqual([[7, 1]]);
+  });
+});
