@@ -29,6 +29,8 @@ export interface ConnectionContext {
   readonly runtime: EntityRuntime;
   readonly subscriptions: SubscriptionService;
   readonly maxMessageBytes: number;
+  /** Past this many bytes waiting to be sent, the connection is closed (4008): it is not reading. */
+  readonly maxBufferedBytes: number;
   /** Most unanswered signals, calls and gets one connection may have; more are refused with `overloaded`. */
   readonly maxInflightRequests: number;
   readonly log: Logger;
@@ -110,7 +112,9 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   sendEncoded(message: string | Uint8Array): void {
     if (this.closed) return;
     this.flush();
+    if (this.closed) return;
     this.socket.send(message);
+    this.closeIfNotReading();
   }
 
   close(code: number, reason: string): void {
@@ -190,6 +194,15 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     for (let start = 0; start < frames.length; start += MAX_FRAMES_PER_SENT_MESSAGE) {
       this.socket.send(encodeMessage(frames.slice(start, start + MAX_FRAMES_PER_SENT_MESSAGE)));
     }
+    this.closeIfNotReading();
+  }
+
+  /** A connection whose unsent bytes pass the cap is not reading its answers: it is closed, not buffered for. */
+  private closeIfNotReading(): void {
+    if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) return;
+    this.context.log.warn("closing a connection that does not read", { bufferedBytes: this.socket.bufferedAmount });
+    this.socket.close(CloseCode.slowConsumer, "slow consumer: answers are not being read");
+    this.onClose();
   }
 }
 

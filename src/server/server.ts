@@ -28,6 +28,8 @@ export interface ServerOptions {
   /** Partitions of a new data directory (default 16). */
   readonly partitions?: number;
   readonly maxCachedEntities?: number;
+  /** Past this many unsent bytes a connection is closed with 4008 (default 16 MiB). */
+  readonly maxBufferedBytes?: number;
   /** Most unanswered signals, calls and gets per connection (default 250,000); more get `overloaded`. */
   readonly maxInflightRequests?: number;
   readonly liveState?: LiveStateOptions;
@@ -61,9 +63,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = await LmdbStore.open({ path: options.dataDir, partitionCount: options.partitions });
   const runtime = new EntityRuntime({ store, entities: definitions, maxCachedEntities: options.maxCachedEntities, log, onFatal: options.onFatal });
   runtime.start();
-  const liveState = new LiveStateHub(runtime, options.liveState);
+  const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const liveState = new LiveStateHub(runtime, { hardBufferBytes: maxBufferedBytes, ...options.liveState });
   const transport = await chooseTransport(options.transport, log);
-  const context = { runtime, subscriptions: liveState, maxMessageBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, log };
+  const context = { runtime, subscriptions: liveState, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, log };
   const onHttp = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),
     "GET /client.js": browserClientRoute(),

@@ -60,4 +60,17 @@ describe.each(TRANSPORTS)("live state across a reconnect over %s", (transport) =
     await other.close();
     await until(() => server.liveState.stats().subscriptions === 0);
   });
+
+  it("refuses subscriptions past the per-connection limit with overloaded", async () => {
+    const server = await startTestServer(transport, { app: liveApp, liveState: { maxSubscriptionsPerConnection: 5 } });
+    cleanups.push(() => server.stop());
+    const client = await connect(server.url);
+    cleanups.push(() => client.close());
+    const subs = Array.from({ length: 5 }, (_, i) => client.subscribe(`Board/cap${i}`, () => {}));
+    await Promise.all(subs.map((s) => s.ready));
+    await expect(client.subscribe("Board/cap5", () => {}).ready).rejects.toMatchObject({ code: "overloaded" });
+    await subs[0]!.close();
+    await until(() => server.liveState.stats().subscriptions === 4);
+    await client.subscribe("Board/cap5", () => {}).ready;
+  });
 });

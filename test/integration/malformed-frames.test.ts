@@ -104,3 +104,26 @@ describe.each(TRANSPORTS)("a flooding connection over %s", (transport) => {
     }
   });
 });
+
+describe.each(TRANSPORTS)("a connection that sends but never reads, over %s", (transport) => {
+  it("is closed with 4008 once its unsent answers pass the cap, and the server keeps serving", async () => {
+    const server = await startTestServer(transport, { maxBufferedBytes: 256 * 1024 });
+    try {
+      const greedy = await RawSocket.greeted(server.port);
+      greedy.socket.pause();
+      const batch = Array.from({ length: 1000 }, (_, i) => ({ type: "get", id: i, entity: `Counter/${"k".repeat(400)}${i}` }));
+      for (let round = 0; round < 60 && greedy.closeCode === undefined; round++) {
+        greedy.send(batch);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      greedy.socket.resume();
+      expect(await greedy.waitForClose(30_000)).toBe(4008);
+      const other = await RawSocket.greeted(server.port);
+      other.send({ type: "call", id: 1, entity: "Counter/fine", op: "add", input: 1 });
+      expect((await other.waitFor((f) => f.type === "result")).value).toBe(1);
+      other.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -13,6 +13,8 @@ export interface LiveStateOptions {
   readonly hardBufferBytes?: number;
   /** How long a feed with no subscribers is kept for resubscribes (default 30 s). */
   readonly idleFeedMs?: number;
+  /** Most entities one connection may subscribe to (default 10,000); more are refused with `overloaded`. */
+  readonly maxSubscriptionsPerConnection?: number;
 }
 
 /**
@@ -27,6 +29,7 @@ export class LiveStateHub implements SubscriptionService {
   private readonly softBufferBytes: number;
   private readonly hardBufferBytes: number;
   private readonly idleFeedMs: number;
+  private readonly maxSubscriptionsPerConnection: number;
   private readonly stopListening: () => void;
   private readonly sweepTimer: NodeJS.Timeout;
 
@@ -38,11 +41,17 @@ export class LiveStateHub implements SubscriptionService {
     this.softBufferBytes = options.softBufferBytes ?? 1024 * 1024;
     this.hardBufferBytes = options.hardBufferBytes ?? 16 * 1024 * 1024;
     this.idleFeedMs = options.idleFeedMs ?? 30_000;
+    this.maxSubscriptionsPerConnection = options.maxSubscriptionsPerConnection ?? 10_000;
     this.stopListening = runtime.onChange((changes) => this.publish(changes));
     this.sweepTimer = setInterval(() => this.sweepIdleFeeds(), Math.max(1000, this.idleFeedMs / 2)).unref();
   }
 
   subscribe(session: ConnectionSession, requestId: number, entityId: string, fromVersion: number | undefined): void {
+    const held = this.bySession.get(session);
+    if (held !== undefined && held.size >= this.maxSubscriptionsPerConnection && !held.has(entityId)) {
+      const message = `this connection already subscribes to ${this.maxSubscriptionsPerConnection} entities; unsubscribe from some first`;
+      return session.reply(requestId, { kind: "error", code: ErrorCode.overloaded, message });
+    }
     const feed = this.feedFor(entityId);
     const subscriber: Subscriber = { session, version: -1, awaitingSnapshot: true, stalled: false };
     feed.subscribers.set(session, subscriber);
