@@ -63,6 +63,8 @@ export class DurableClientSession implements DurableClient {
   private readonly connection: Connection;
   private readonly live: LiveSubscriptions;
   private isConnected = false;
+  /** The server's limit on unanswered requests (from `welcome`); more wait in the queue. */
+  private window = Number.POSITIVE_INFINITY;
   private everConnected = false;
   private closed = false;
   private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -154,23 +156,32 @@ export class DurableClientSession implements DurableClient {
     if (this.closed) return Promise.reject(new EntityError(ErrorCode.disconnected, "the client is closed"));
     const promise = new Promise<T>(captureResolvers);
     const pending = new PendingRequest(frame, capturedResolve, capturedReject);
-    if (this.isConnected) {
+    if (this.isConnected && this.queue.size === 0 && this.inflight.size < this.window) {
       this.inflight.add(frame.id, pending);
       this.connection.send(frame);
       return promise;
     }
     try {
       this.queue.push(pending);
-      this.armDisconnectTimer();
+      if (!this.isConnected) this.armDisconnectTimer();
     } catch (error) {
       pending.reject(error as EntityError);
     }
     return promise;
   }
 
+  /** Sends queued requests, oldest first, while connected and within the server's in-flight window. */
+  private pump(): void {
+    while (this.isConnected && this.queue.size > 0 && this.inflight.size < this.window) {
+      const pending = this.queue.shift()!;
+      this.inflight.add(pending.frame.id, pending);
+      this.connection.send(pending.frame);
+    }
+  }
+
   private connectionEvents(): ConnectionEvents {
     return {
-      ready: () => this.connectionReady(),
+      ready: (welcome) => this.connectionReady(welcome.maxInflightRequests),
       frame: (frame) => this.receive(frame),
       dropped: () => this.connectionDropped(),
       refused: (error) => {
@@ -182,18 +193,16 @@ export class DurableClientSession implements DurableClient {
     };
   }
 
-  private connectionReady(): void {
+  private connectionReady(maxInflightRequests: number | undefined): void {
     if (this.closed) return;
     this.isConnected = true;
     this.everConnected = true;
+    this.window = maxInflightRequests ?? Number.POSITIVE_INFINITY;
     clearTimeout(this.disconnectTimer);
     this.disconnectTimer = undefined;
     for (const pending of this.inflight.values()) this.connection.send(pending.frame);
     this.live.resubscribeAll();
-    for (const pending of this.queue.drain()) {
-      this.inflight.add(pending.frame.id, pending);
-      this.connection.send(pending.frame);
-    }
+    this.pump();
     this.firstConnection?.resolve();
     this.options.onConnectionChange(true);
   }
@@ -230,6 +239,11 @@ export class DurableClientSession implements DurableClient {
   }
 
   private receive(frame: ServerFrame): void {
+    this.handleFrame(frame);
+    if (this.queue.size > 0) this.pump();
+  }
+
+  private handleFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case "ack":
         for (const id of frame.ids) this.answer(id, undefined);

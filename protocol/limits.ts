@@ -12,4 +12,6 @@ export const CloseCode = {
   messageTooBig: 1009,
   /** The connection did not drain its outgoing buffer (live-state slow consumer past the hard cap). */
   slowConsumer: 4008,
+  /** The connection sent more unanswered requests than `welcome.maxInflightRequests` allows. */
+  overloaded: 4009,
 } as const;

@@ -9,6 +9,8 @@ export const WelcomeFrame = z.object({
   version: z.number().int(),
   /** Largest message the server accepts, in bytes; a larger one closes the connection with 1009. */
   maxMessageBytes: z.number().int().positive(),
+  /** Most signals, calls and gets a connection may have waiting for answers; a client keeps within it. */
+  maxInflightRequests: z.number().int().positive().optional(),
 });
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 

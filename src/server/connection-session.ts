@@ -44,6 +44,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   private clientId: string | undefined;
   private greeted = false;
   private closed = false;
+  /** The server decided to close this connection; frames still arriving are ignored. */
+  private closing = false;
   private acks: number[] = [];
   private outgoing: ServerFrame[] = [];
   private flushScheduled = false;
@@ -62,7 +64,10 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   onMessage(message: string): void {
     const { frames, errors } = decodeClientMessage(message);
     for (const error of errors) this.send(error);
-    for (const frame of frames) this.handle(frame);
+    for (const frame of frames) {
+      if (this.closing) return;
+      this.handle(frame);
+    }
   }
 
   onBinaryMessage(): void {
@@ -118,7 +123,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   }
 
   close(code: number, reason: string): void {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
+    this.closing = true;
     this.flush();
     this.socket.close(code, reason);
   }
@@ -131,7 +137,10 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     const { runtime } = this.context;
     if (frame.type !== "subscribe" && frame.type !== "unsubscribe") {
       if (this.inflight >= this.context.maxInflightRequests) {
-        return this.send(errorFrame(frame.id, ErrorCode.overloaded, `more than ${this.context.maxInflightRequests} requests are waiting for answers on this connection; wait for some before sending more`));
+        // Refusing one signal while running later ones would reorder them (and defeat de-duplication
+        // of its resend), so the connection closes; a client resends in order after reconnecting.
+        this.send(errorFrame(frame.id, ErrorCode.overloaded, `more than ${this.context.maxInflightRequests} requests were waiting for answers on this connection (welcome.maxInflightRequests); closing it`));
+        return this.close(CloseCode.overloaded, "too many requests in flight");
       }
       this.inflight++;
     }
@@ -173,7 +182,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     if (this.greeted) return this.send(errorFrame(undefined, ErrorCode.bad_request, "hello was already received on this connection"));
     this.greeted = true;
     this.clientId = clientId;
-    this.send({ type: "welcome", version: PROTOCOL_VERSION, maxMessageBytes: this.context.maxMessageBytes });
+    this.send({ type: "welcome", version: PROTOCOL_VERSION, maxMessageBytes: this.context.maxMessageBytes, maxInflightRequests: this.context.maxInflightRequests });
   }
 
   private scheduleFlush(): void {
