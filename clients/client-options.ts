@@ -4,7 +4,11 @@ import { openWebSocket, type WebSocketFactory } from "./web-socket.js";
 
 /** Options of `connect()`. */
 export interface ClientOptions {
-  /** Names this client across reconnects; it scopes signal de-duplication on the server (default: a random UUID). */
+  /**
+   * A name for this client. The server de-duplicates resent signals by client id and signal number;
+   * each client instance adds a random suffix to the name (`name/uuid`), so a restarted process,
+   * which numbers its signals from 1 again, is never taken for its previous run. Default: a random UUID.
+   */
   readonly clientId?: string;
   /** How long connect() keeps trying before it rejects with `disconnected` (default 10,000 ms). */
   readonly connectTimeoutMs?: number;
@@ -40,7 +44,7 @@ export interface ResolvedClientOptions {
 /** Fills in the defaults. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   return {
-    clientId: options.clientId ?? globalThis.crypto.randomUUID(),
+    clientId: options.clientId === undefined ? globalThis.crypto.randomUUID() : `${options.clientId}/${globalThis.crypto.randomUUID()}`,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     disconnectTimeoutMs: options.disconnectTimeoutMs ?? 10_000,
     maxQueuedRequests: options.maxQueuedRequests ?? 10_000,

@@ -198,3 +198,21 @@ describe.each(TRANSPORTS)("the client against a real server over %s", (transport
     expect(live.at(-1)).toBe(2 * N);
   });
 });
+
+describe("a client restarted with the same clientId", () => {
+  it("has every signal of its new run applied (it numbers from 1 again)", async () => {
+    const server = await startTestServer("ws");
+    try {
+      const first = await connect(server.url, { clientId: "billing-worker" });
+      for (let i = 0; i < 5; i++) await first.signal("Counter/restarted", "add", 1);
+      await first.close();
+      const second = await connect(server.url, { clientId: "billing-worker" });
+      for (let i = 0; i < 3; i++) await second.signal("Counter/restarted", "add", 100);
+      expect(await second.get("Counter/restarted")).toBe(305);
+      expect(second.clientId).toMatch(/^billing-worker\//);
+      await second.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
