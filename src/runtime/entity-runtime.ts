@@ -6,6 +6,7 @@ import { EntityCache } from "./entity-cache.js";
 import { EntityRegistry } from "./entity-registry.js";
 import { runTurn } from "./entity-turn.js";
 import { LoadedEntity } from "./loaded-entity.js";
+import { SignalMarks } from "./signal-marks.js";
 import type { EntityChange, OperationRequest, Outcome } from "./operation-request.js";
 
 export interface EntityRuntimeOptions {
@@ -13,7 +14,7 @@ export interface EntityRuntimeOptions {
   readonly entities: Iterable<EntityDefinition>;
   /** Most entities kept in memory (default 100,000); idle ones beyond it are evicted. */
   readonly maxCachedEntities?: number;
-  /** How long a client's signal ids are remembered per entity for de-duplication (default 24 h). */
+  /** How long a client's signal numbers are remembered per entity for de-duplication (default 24 h). */
   readonly dedupWindowMs?: number;
   readonly log?: Logger;
   /** Called when a commit fails: memory is then ahead of disk, so the host should stop (default: log). */
@@ -21,7 +22,7 @@ export interface EntityRuntimeOptions {
 }
 
 type ChangeListener = (changes: readonly EntityChange[]) => void;
-const MAX_SENDERS_PER_ENTITY = 4096;
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
 
 /**
@@ -38,6 +39,9 @@ export class EntityRuntime {
   private readonly dedupWindowMs: number;
   private readonly changeListeners = new Set<ChangeListener>();
   private ready: LoadedEntity[] = [];
+  /** Signal marks past the window, deleted at the start of the next tick's batch. */
+  private expiredMarks: Array<[entityId: string, clientId: string]> = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
   private tickScheduled = false;
   private gate: Promise<void> = Promise.resolve();
   private failed: unknown;
@@ -61,6 +65,8 @@ export class EntityRuntime {
       }
     }
     if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
+    this.sweepSignalMarks();
+    this.sweepTimer = setInterval(() => this.sweepSignalMarks(), SWEEP_INTERVAL_MS).unref();
   }
 
   /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
@@ -77,10 +83,34 @@ export class EntityRuntime {
       this.ready.push(entity);
       this.cache.touch(entity);
     }
-    if (!this.tickScheduled) {
-      this.tickScheduled = true;
-      setImmediate(() => this.runTick());
+    this.scheduleTick();
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    setImmediate(() => this.runTick());
+  }
+
+  /**
+   * Deletes signal marks older than the de-duplication window (their clients' resends are no longer
+   * recognised anyway), in the next tick's batch, before that tick's own writes. A mark held newer in
+   * memory (its write may still be in flight) is kept.
+   */
+  sweepSignalMarks(nowMs = Date.now()): number {
+    const cutoff = nowMs - this.dedupWindowMs;
+    let swept = 0;
+    for (const partition of this.store.localPartitions) {
+      for (const [entityId, clientId, mark] of this.store.readSignalMarks(partition)) {
+        if (mark[1] >= cutoff) continue;
+        const held = this.cache.get(entityId)?.marks.inMemory(clientId);
+        if (held && held[1] >= cutoff) continue;
+        this.expiredMarks.push([entityId, clientId]);
+        swept++;
+      }
     }
+    if (swept > 0) this.scheduleTick();
+    return swept;
   }
 
   /** Listens to durable changes (after each commit, in commit order). Returns an unsubscribe function. */
@@ -96,6 +126,7 @@ export class EntityRuntime {
 
   /** Stops taking work, finishes what is queued, and waits until all of it is durable. */
   async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
     while (this.tickScheduled || this.ready.length > 0) await new Promise((resolve) => setImmediate(resolve));
     this.closing = true;
     await this.gate;
@@ -107,7 +138,8 @@ export class EntityRuntime {
     const name = parseEntityId(id)?.name;
     const definition = name === undefined ? undefined : this.registry.definition(name);
     if (definition === undefined) throw new EntityError(ErrorCode.unknown_entity, `no entity type for "${id}"`);
-    const entity = new LoadedEntity(id, definition, this.store.readEntity(id));
+    const marks = new SignalMarks((clientId) => this.store.readSignalMark(id, clientId), this.dedupWindowMs);
+    const entity = new LoadedEntity(id, definition, this.store.readEntity(id), marks);
     this.cache.touch(entity);
     return entity;
   }
@@ -140,6 +172,7 @@ export class EntityRuntime {
   private commitTurns(entities: LoadedEntity[]): void {
     const nowMs = Date.now();
     const batch = this.store.newBatch();
+    for (const [entityId, clientId] of this.expiredMarks.splice(0)) batch.deleteSignalMark(entityId, clientId);
     const outcomes: Array<[OperationRequest, Outcome]> = [];
     const deliveries: Array<[MailboxAddress, MailboxMessage]> = [];
     const changes: EntityChange[] = [];
@@ -156,12 +189,12 @@ export class EntityRuntime {
         entity.version++;
         changes.push({ entityId: entity.id, version: entity.version, state: entity.state ?? null, previousState: turn.previousState ?? null });
       }
-      if (turn.stateChanged || turn.sendersChanged) {
-        entity.pruneSenders(nowMs, this.dedupWindowMs, MAX_SENDERS_PER_ENTITY);
+      if (turn.stateChanged) {
         const record = entity.toRecord();
         if (record) batch.putEntity(entity.id, record);
         else batch.deleteEntity(entity.id);
       }
+      for (const [clientId, mark] of entity.marks.takeChanged() ?? []) batch.putSignalMark(entity.id, clientId, mark);
       entity.pendingCommits++;
     }
 

@@ -14,7 +14,6 @@ export interface TurnResult {
   readonly consumed: MailboxAddress[];
   readonly stateChanged: boolean;
   readonly previousState: unknown;
-  readonly sendersChanged: boolean;
 }
 
 const ACK: Outcome = { kind: "ack" };
@@ -30,7 +29,6 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
   const consumed: MailboxAddress[] = [];
   const previousState = entity.state;
   const reads: OperationRequest[] = [];
-  let sendersChanged = false;
 
   for (const request of operations) {
     if (request.message) consumed.push(request.message);
@@ -39,13 +37,12 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
       continue;
     }
     if (request.sender) {
-      const last = entity.senders.get(request.sender.clientId);
-      if (last !== undefined && request.sender.seq <= last[0]) {
+      const { clientId, seq } = request.sender;
+      if (entity.marks.isDuplicate(clientId, seq, nowMs)) {
         outcomes.push([request, ACK]); // a resend of a signal already applied
         continue;
       }
-      entity.senders.set(request.sender.clientId, [request.sender.seq, nowMs]);
-      sendersChanged = true;
+      entity.marks.record(clientId, seq, nowMs);
     }
     const outcome = runOperation(entity, request, registry, outgoing);
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
@@ -53,7 +50,7 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
   const stateChanged = !jsonEqual(previousState, entity.state);
   const version = entity.version + (stateChanged ? 1 : 0);
   for (const read of reads) outcomes.push([read, { kind: "state", entityId: entity.id, state: entity.state ?? null, version }]);
-  return { outcomes, outgoing, consumed, stateChanged, previousState, sendersChanged };
+  return { outcomes, outgoing, consumed, stateChanged, previousState };
 }
 
 function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[]): Outcome {

@@ -1,7 +1,7 @@
 /**
  * The store's contract. The key space is split into a fixed number of partitions by a hash of the
- * entity id; each partition holds its entities' records and its own mailbox of messages between
- * entities. Writes are collected in a WriteBatch and committed atomically; `commit` resolves only when
+ * entity id; each partition holds its entities' records, their signal marks (de-duplication) and its
+ * own mailbox of messages between entities. Writes are collected in a WriteBatch and committed atomically; `commit` resolves only when
  * the batch is durable on disk (not merely committed), which is what the output gate waits for.
  */
 
@@ -10,9 +10,10 @@ export interface EntityRecord {
   /** Count of committed changes of the state. */
   readonly version: number;
   readonly state?: unknown;
-  /** Last signal id applied per client id, with the time it was applied (ms): the de-duplication window. */
-  readonly senders?: Readonly<Record<string, readonly [seq: number, atMs: number]>>;
 }
+
+/** The last signal number of one client applied to one entity, and when (ms): kept for de-duplication. */
+export type SignalMark = readonly [seq: number, atMs: number];
 
 /** A signal between entities, kept in the target's partition mailbox until the target has applied it. */
 export interface MailboxMessage {
@@ -35,6 +36,8 @@ export interface WriteBatch {
   /** Appends to the mailbox of the target's partition and returns where the message was put. */
   appendMessage(message: MailboxMessage): MailboxAddress;
   deleteMessage(address: MailboxAddress): void;
+  putSignalMark(entityId: string, clientId: string, mark: SignalMark): void;
+  deleteSignalMark(entityId: string, clientId: string): void;
   readonly size: number;
 }
 
@@ -45,6 +48,10 @@ export interface EntityStore {
   readonly localPartitions: readonly number[];
   /** Reads the committed record (synchronous: LMDB reads are memory-mapped). */
   readEntity(id: string): EntityRecord | undefined;
+  /** The last signal of `clientId` applied to the entity, if one is stored. */
+  readSignalMark(entityId: string, clientId: string): SignalMark | undefined;
+  /** Every stored signal mark of a partition: `[entityId, clientId, mark]`. */
+  readSignalMarks(partition: number): Iterable<[entityId: string, clientId: string, mark: SignalMark]>;
   /** Every message waiting in a partition's mailbox, in the order it was appended. */
   readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]>;
   newBatch(): WriteBatch;

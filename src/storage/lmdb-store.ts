@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, WriteBatch } from "./entity-store.js";
+import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, SignalMark, WriteBatch } from "./entity-store.js";
 import { partitionOf } from "./partition-hash.js";
 
 export interface LmdbStoreOptions {
@@ -13,12 +13,15 @@ export interface LmdbStoreOptions {
 const DEFAULT_PARTITIONS = 16;
 const MAX_PARTITIONS = 4096;
 const FORMAT = 1;
-type Key = [partition: number, kind: "e", id: string] | [partition: number, kind: "m", seq: number];
+type Key =
+  | [partition: number, kind: "e", id: string]
+  | [partition: number, kind: "m", seq: number]
+  | [partition: number, kind: "s", id: string, clientId: string];
 type Write = { key: Key; value: string | undefined };
 
 /**
- * The LMDB implementation. Keys are `[partition, "e", entityId]` for entity records and
- * `[partition, "m", seq]` for mailbox messages; values are JSON strings, encoded when a write is
+ * The LMDB implementation. Keys are `[partition, "e", entityId]` for entity records,
+ * `[partition, "m", seq]` for mailbox messages and `[partition, "s", entityId, clientId]` for signal marks; values are JSON strings, encoded when a write is
  * added to a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
  */
 export class LmdbStore implements EntityStore {
@@ -65,6 +68,17 @@ export class LmdbStore implements EntityStore {
   readEntity(id: string): EntityRecord | undefined {
     const value = this.db.get([this.partitionOf(id), "e", id]);
     return value === undefined ? undefined : (JSON.parse(value) as EntityRecord);
+  }
+
+  readSignalMark(entityId: string, clientId: string): SignalMark | undefined {
+    const value = this.db.get([this.partitionOf(entityId), "s", entityId, clientId]);
+    return value === undefined ? undefined : (JSON.parse(value) as SignalMark);
+  }
+
+  *readSignalMarks(partition: number): Iterable<[string, string, SignalMark]> {
+    for (const { key, value } of this.db.getRange({ start: [partition, "s"], end: [partition, "t"] })) {
+      yield [key[2] as string, key[3] as string, JSON.parse(value) as SignalMark];
+    }
   }
 
   *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {
@@ -139,5 +153,13 @@ class LmdbWriteBatch implements WriteBatch {
 
   deleteMessage(address: MailboxAddress): void {
     this.writes.push({ key: [address.partition, "m", address.seq], value: undefined });
+  }
+
+  putSignalMark(entityId: string, clientId: string, mark: SignalMark): void {
+    this.writes.push({ key: [this.store.partitionOf(entityId), "s", entityId, clientId], value: JSON.stringify(mark) });
+  }
+
+  deleteSignalMark(entityId: string, clientId: string): void {
+    this.writes.push({ key: [this.store.partitionOf(entityId), "s", entityId, clientId], value: undefined });
   }
 }

@@ -67,7 +67,7 @@ describe("signal de-duplication", () => {
     expect(await readState(harness.runtime, "Counter/r")).toEqual({ state: 8, version: 2 });
   });
 
-  it("stores the de-dup window even when the signal changes no state", async () => {
+  it("stores the signal mark even when the signal changes no state", async () => {
     harness = await RuntimeHarness.open([Counter]);
     await signal(harness.runtime, "Counter/z", "add", 5);
     await signal(harness.runtime, "Counter/z", "add", 0, { clientId: "c1", seq: 4 });
@@ -77,6 +77,29 @@ describe("signal de-duplication", () => {
     const record = store.readEntity("Counter/z");
     expect(record?.version).toBe(1);
     expect(record?.state).toBe(5);
-    expect(record?.senders?.c1?.[0]).toBe(4);
+    expect(store.readSignalMark("Counter/z", "c1")?.[0]).toBe(4);
+  });
+
+  it("keeps de-duplicating for any number of clients within the window", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    expect(await signal(runtime, "Counter/many", "add", 1, { clientId: "first", seq: 1 })).toEqual({ kind: "ack" });
+    await Promise.all(Array.from({ length: 5000 }, (_, i) => signal(runtime, "Counter/many", "add", 1, { clientId: `other-${i}`, seq: 1 })));
+    expect(await signal(runtime, "Counter/many", "add", 1, { clientId: "first", seq: 1 })).toEqual({ kind: "ack" }); // a resend
+    expect((await readState(runtime, "Counter/many")).state).toBe(5001);
+  });
+
+  it("forgets marks past the window: the sweep deletes them, keeping fresh ones", async () => {
+    harness = await RuntimeHarness.open([Counter], { dedupWindowMs: 60_000 });
+    const { runtime } = harness;
+    await signal(runtime, "Counter/old", "add", 1, { clientId: "c1", seq: 1 });
+    await signal(runtime, "Counter/old", "add", 1, { clientId: "c2", seq: 1 });
+    expect(runtime.sweepSignalMarks(Date.now())).toBe(0); // nothing is old yet
+    expect(runtime.sweepSignalMarks(Date.now() + 120_000)).toBe(2);
+    await signal(runtime, "Counter/old", "add", 10, { clientId: "c3", seq: 1 }); // the next tick carries the deletes
+    await harness.closeRuntimeAndStore();
+    const store = await harness.openStoreOnly();
+    expect(store.readSignalMark("Counter/old", "c1")).toBeUndefined();
+    expect(store.readSignalMark("Counter/old", "c3")?.[0]).toBe(1);
   });
 });

@@ -46,7 +46,7 @@ describe("LmdbStore entity records", () => {
   it("writes, overwrites and deletes records, and keeps them across a reopen", async () => {
     const dir = stores.newDir();
     const store = await stores.openStore(dir);
-    const a: EntityRecord = { version: 3, state: { n: [1, "x", null] }, senders: { c1: [7, 1000] } };
+    const a: EntityRecord = { version: 3, state: { n: [1, "x", null] } };
     let batch = store.newBatch();
     batch.putEntity("Counter/a", a);
     batch.putEntity("Counter/b", { version: 1, state: 1 });
@@ -178,5 +178,32 @@ describe("LmdbStore mailboxes", () => {
     batch.appendMessage({ target: target!, op: "add" });
     await store.commit(batch);
     for (const partition of store.localPartitions) expect([...store.readMailbox(partition)]).toHaveLength(partition === 3 ? 1 : 0);
+  });
+});
+
+describe("LmdbStore signal marks", () => {
+  it("stores, reads, lists per partition and deletes marks, apart from entity records", async () => {
+    const dir = stores.newDir();
+    const store = await stores.openStore(dir);
+    const batch = store.newBatch();
+    batch.putEntity("Counter/a", { version: 1, state: 1 });
+    batch.putSignalMark("Counter/a", "c1", [7, 1000]);
+    batch.putSignalMark("Counter/a", "c/2", [3, 2000]);
+    batch.putSignalMark("Counter/b", "c1", [1, 3000]);
+    await store.commit(batch);
+    expect(store.readSignalMark("Counter/a", "c1")).toEqual([7, 1000]);
+    expect(store.readSignalMark("Counter/a", "c3")).toBeUndefined();
+    expect(store.readEntity("Counter/a")).toEqual({ version: 1, state: 1 });
+    const all = store.localPartitions.flatMap((p) => [...store.readSignalMarks(p)]);
+    expect(all.sort()).toEqual([
+      ["Counter/a", "c/2", [3, 2000]],
+      ["Counter/a", "c1", [7, 1000]],
+      ["Counter/b", "c1", [1, 3000]],
+    ]);
+    const removal = store.newBatch();
+    removal.deleteSignalMark("Counter/a", "c1");
+    await store.commit(removal);
+    expect(store.readSignalMark("Counter/a", "c1")).toBeUndefined();
+    expect([...store.readMailbox(store.partitionOf("Counter/a"))]).toEqual([]);
   });
 });
