@@ -28,6 +28,9 @@ export interface ClientOptions {
   readonly webSocket?: WebSocketFactory;
 }
 
+/** Longest `clientId` name (the client adds `/` and a 36-character UUID; the server takes up to 200). */
+const MAX_CLIENT_NAME_LENGTH = 128;
+
 /** ClientOptions with every default filled in. */
 export interface ResolvedClientOptions {
   readonly clientId: string;
@@ -43,6 +46,9 @@ export interface ResolvedClientOptions {
 
 /** Fills in the defaults. */
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  if (options.clientId !== undefined && (options.clientId.length === 0 || options.clientId.length > MAX_CLIENT_NAME_LENGTH)) {
+    throw new RangeError(`clientId must be 1 to ${MAX_CLIENT_NAME_LENGTH} characters, got ${options.clientId.length}`);
+  }
   return {
     clientId: options.clientId === undefined ? globalThis.crypto.randomUUID() : `${options.clientId}/${globalThis.crypto.randomUUID()}`,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,

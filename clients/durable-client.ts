@@ -188,7 +188,10 @@ export class DurableClientSession implements DurableClient {
         if (this.firstConnection !== undefined && !this.everConnected) this.firstConnection.reject(error);
         else this.options.onError(error);
       },
-      unsendable: (frame, error) => this.answerError(frame.id, error),
+      unsendable: (frame, error) => {
+        this.answerError(frame.id, error);
+        this.pump();
+      },
       report: this.options.onError,
     };
   }

@@ -9,7 +9,7 @@ const OperationName = z.string().min(1).max(128);
 export const HelloFrame = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
-  clientId: z.string().min(1).max(128).optional(),
+  clientId: z.string().min(1).max(200).optional(),
 });
 export type HelloFrame = z.infer<typeof HelloFrame>;
 

@@ -98,6 +98,7 @@ export class EntityRuntime {
    * memory (its write may still be in flight) is kept.
    */
   sweepSignalMarks(nowMs = Date.now()): number {
+    if (this.failed !== undefined || this.closing) return 0;
     const cutoff = nowMs - this.dedupWindowMs;
     let swept = 0;
     for (const partition of this.store.localPartitions) {
@@ -157,19 +158,19 @@ export class EntityRuntime {
     this.tickScheduled = false;
     const entities = this.ready;
     this.ready = [];
+    const taken: OperationRequest[][] = [];
     try {
-      this.commitTurns(entities);
+      this.commitTurns(entities, taken);
     } catch (error) {
       // A bug, not bad input (operations' errors are caught per operation): memory may now be ahead of
-      // disk, so the runtime stops taking work rather than acknowledge anything more.
-      for (const entity of entities) entity.pendingCommits++;
-      const outcomes = entities.flatMap((entity) => entity.mailbox.splice(0).map((request): [OperationRequest, Outcome] => [request, FAILED]));
-      this.gate = this.gate.then(() => this.fail(error, entities, outcomes));
+      // disk, so the runtime stops taking work, and every operation of this tick is answered `internal`.
+      const operations = [...taken, ...entities.map((entity) => entity.mailbox.splice(0))].flat();
+      this.gate = this.gate.then(() => this.fail(error, [], operations.map((request): [OperationRequest, Outcome] => [request, FAILED])));
     }
   }
 
   /** One tick: a turn for every entity with work, all written in one batch, released after the flush. */
-  private commitTurns(entities: LoadedEntity[]): void {
+  private commitTurns(entities: LoadedEntity[], taken: OperationRequest[][]): void {
     const nowMs = Date.now();
     const batch = this.store.newBatch();
     for (const [entityId, clientId] of this.expiredMarks.splice(0)) batch.deleteSignalMark(entityId, clientId);
@@ -181,6 +182,7 @@ export class EntityRuntime {
       entity.scheduled = false;
       const operations = entity.mailbox;
       entity.mailbox = [];
+      taken.push(operations);
       const turn = runTurn(entity, operations, this.registry, nowMs);
       for (const outcome of turn.outcomes) outcomes.push(outcome);
       for (const address of turn.consumed) batch.deleteMessage(address);

@@ -49,6 +49,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   private acks: number[] = [];
   private outgoing: ServerFrame[] = [];
   private flushScheduled = false;
+  /** When the unsent bytes last went over the cap (undefined while under it). */
+  private overCapSince: number | undefined;
   /** Signals, calls and gets submitted and not yet answered. */
   private inflight = 0;
 
@@ -62,6 +64,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   }
 
   onMessage(message: string): void {
+    if (this.closing) return;
     const { frames, errors } = decodeClientMessage(message);
     for (const error of errors) this.send(error);
     for (const frame of frames) {
@@ -206,10 +209,23 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     this.closeIfNotReading();
   }
 
-  /** A connection whose unsent bytes pass the cap is not reading its answers: it is closed, not buffered for. */
+  /**
+   * A connection that does not read its answers is closed rather than buffered for: when its unsent
+   * bytes stay over the cap for a second (a reading client drains a burst much faster), or reach four
+   * times the cap at once.
+   */
   private closeIfNotReading(): void {
-    if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) return;
-    this.context.log.warn("closing a connection that does not read", { bufferedBytes: this.socket.bufferedAmount });
+    const buffered = this.socket.bufferedAmount;
+    const cap = this.context.maxBufferedBytes;
+    if (buffered <= cap) {
+      this.overCapSince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.overCapSince ??= now;
+    if (buffered <= 4 * cap && now - this.overCapSince < 1000) return;
+    this.context.log.warn("closing a connection that does not read", { bufferedBytes: buffered });
+    this.closing = true;
     this.socket.close(CloseCode.slowConsumer, "slow consumer: answers are not being read");
     this.onClose();
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, SignalMark, WriteBatch } from "./entity-store.js";
@@ -16,18 +17,24 @@ const FORMAT = 1;
 type Key =
   | [partition: number, kind: "e", id: string]
   | [partition: number, kind: "m", seq: number]
-  | [partition: number, kind: "s", id: string, clientId: string];
+  | [partition: number, kind: "s", id: string, clientKey: string];
 type Write = { key: Key; value: string | undefined };
+/** A signal mark as stored: the mark, and the client id its key hashes. */
+type StoredMark = [seq: number, atMs: number, clientId: string];
 
 /**
  * The LMDB implementation. Keys are `[partition, "e", entityId]` for entity records,
- * `[partition, "m", seq]` for mailbox messages and `[partition, "s", entityId, clientId]` for signal marks; values are JSON strings, encoded when a write is
+ * `[partition, "m", seq]` for mailbox messages and `[partition, "s", entityId, clientKey]` for signal
+ * marks, where clientKey is a fixed-length hash of the client id (an entity id and a client id
+ * together could pass LMDB's key size limit; the client id itself is kept in the value); values are JSON strings, encoded when a write is
  * added to a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
  */
 export class LmdbStore implements EntityStore {
   readonly partitionCount: number;
   readonly localPartitions: readonly number[];
   private readonly nextSeq: number[];
+  /** Hashed client ids for mark keys, remembered for the few clients that are active at a time. */
+  private readonly clientKeys = new Map<string, string>();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -71,14 +78,28 @@ export class LmdbStore implements EntityStore {
   }
 
   readSignalMark(entityId: string, clientId: string): SignalMark | undefined {
-    const value = this.db.get([this.partitionOf(entityId), "s", entityId, clientId]);
-    return value === undefined ? undefined : (JSON.parse(value) as SignalMark);
+    const value = this.db.get(this.markKey(entityId, clientId));
+    if (value === undefined) return undefined;
+    const [seq, atMs] = JSON.parse(value) as StoredMark;
+    return [seq, atMs];
   }
 
   *readSignalMarks(partition: number): Iterable<[string, string, SignalMark]> {
     for (const { key, value } of this.db.getRange({ start: [partition, "s"], end: [partition, "t"] })) {
-      yield [key[2] as string, key[3] as string, JSON.parse(value) as SignalMark];
+      const [seq, atMs, clientId] = JSON.parse(value) as StoredMark;
+      yield [key[2] as string, clientId, [seq, atMs]];
     }
+  }
+
+  /** @internal used by batches */
+  markKey(entityId: string, clientId: string): Key {
+    let clientKey = this.clientKeys.get(clientId);
+    if (clientKey === undefined) {
+      if (this.clientKeys.size >= 10_000) this.clientKeys.clear();
+      clientKey = createHash("sha256").update(clientId).digest("base64url").slice(0, 22);
+      this.clientKeys.set(clientId, clientKey);
+    }
+    return [this.partitionOf(entityId), "s", entityId, clientKey];
   }
 
   *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {
@@ -156,10 +177,11 @@ class LmdbWriteBatch implements WriteBatch {
   }
 
   putSignalMark(entityId: string, clientId: string, mark: SignalMark): void {
-    this.writes.push({ key: [this.store.partitionOf(entityId), "s", entityId, clientId], value: JSON.stringify(mark) });
+    const stored: StoredMark = [mark[0], mark[1], clientId];
+    this.writes.push({ key: this.store.markKey(entityId, clientId), value: JSON.stringify(stored) });
   }
 
   deleteSignalMark(entityId: string, clientId: string): void {
-    this.writes.push({ key: [this.store.partitionOf(entityId), "s", entityId, clientId], value: undefined });
+    this.writes.push({ key: this.store.markKey(entityId, clientId), value: undefined });
   }
 }

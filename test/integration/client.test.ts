@@ -216,3 +216,48 @@ describe("a client restarted with the same clientId", () => {
     }
   });
 });
+
+describe("client edge cases", () => {
+  it("sends queued requests when a request in the window turns out unsendable", async () => {
+    const server = await startTestServer("ws", { maxInflightRequests: 2 });
+    try {
+      const client = await connect(server.url);
+      const bad = [client.signal("Counter/stall", "add", 1n as unknown as number), client.signal("Counter/stall", "add", 2n as unknown as number)];
+      const good = client.signal("Counter/stall", "add", 5);
+      for (const request of bad) await expect(request).rejects.toMatchObject({ code: "bad_request" });
+      await good;
+      expect(await client.get("Counter/stall")).toBe(5);
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("takes a clientId name of up to 128 characters, and refuses a longer one", async () => {
+    const server = await startTestServer("ws");
+    try {
+      const client = await connect(server.url, { clientId: "n".repeat(128) });
+      await client.signal("Counter/named", "add", 1);
+      await client.close();
+      await expect(connect(server.url, { clientId: "n".repeat(129) })).rejects.toThrow(/clientId must be 1 to 128 characters/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("is not closed for a burst of answers larger than the buffer cap that it reads promptly", async () => {
+    const server = await startTestServer("ws", { app: (await import("../fixtures/live-app.js")), maxBufferedBytes: 8 * 1024 * 1024 });
+    try {
+      let drops = 0;
+      const client = await connect(server.url, { onConnectionChange: (connected) => (drops += connected ? 0 : 1) });
+      await client.call("Board/big", "fill", 200 * 1024);
+      const states = await Promise.all(Array.from({ length: 150 }, () => client.get<{ blob: string }>("Board/big"))); // ~30 MiB in one go
+      expect(states.every((state) => state?.blob.length === 200 * 1024)).toBe(true);
+      expect(await client.call("Board/big", "bump", 1)).toBeGreaterThan(0); // a close frame would have come before this answer
+      expect(drops).toBe(0);
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});

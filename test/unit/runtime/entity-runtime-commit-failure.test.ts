@@ -40,3 +40,29 @@ describe("a failed commit", () => {
     expect(fatal).toHaveLength(1);
   });
 });
+
+describe("a tick that throws while it is being built", () => {
+  it("answers every operation of the tick with internal and stops taking work", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const fatal: unknown[] = [];
+    const breaking = Object.assign(Object.create(store) as EntityStore, {
+      newBatch(): WriteBatch {
+        const batch = store.newBatch();
+        const putEntity = batch.putEntity.bind(batch);
+        return Object.assign(batch, {
+          putEntity(id: string, record: Parameters<WriteBatch["putEntity"]>[1]) {
+            if (id === "Counter/b") throw new Error("broken batch (injected)");
+            putEntity(id, record);
+          },
+        });
+      },
+    });
+    const runtime = new EntityRuntime({ store: breaking, entities: [Counter], log: createLogger("silent"), onFatal: (error) => fatal.push(error) });
+    const signal = (entityId: string) =>
+      new Promise<Outcome>((resolve) => runtime.submit({ kind: "signal", entityId, op: "add", input: 1, requestId: 1, replyTo: { deliver: (_id, outcome) => resolve(outcome) } }));
+    const answers = await Promise.all(["Counter/a", "Counter/b", "Counter/c"].map(signal));
+    expect(answers).toEqual(Array(3).fill({ kind: "error", code: "internal", message: expect.any(String) }));
+    expect(await signal("Counter/a")).toMatchObject({ code: "internal" });
+    expect(fatal).toHaveLength(1);
+  });
+});

@@ -207,3 +207,17 @@ describe("LmdbStore signal marks", () => {
     expect([...store.readMailbox(store.partitionOf("Counter/a"))]).toEqual([]);
   });
 });
+
+describe("LmdbStore signal marks for the longest ids", () => {
+  it("stores a mark for the longest entity id and client id the protocol allows (LMDB keys are limited)", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const entityId = `${"N".repeat(128)}/${"\u4e00".repeat(512)}`;
+    const clientId = "\u4e00".repeat(200);
+    const batch = store.newBatch();
+    batch.putEntity(entityId, { version: 1, state: 1 });
+    batch.putSignalMark(entityId, clientId, [5, 1000]);
+    await store.commit(batch);
+    expect(store.readSignalMark(entityId, clientId)).toEqual([5, 1000]);
+    expect(store.localPartitions.flatMap((p) => [...store.readSignalMarks(p)])).toEqual([[entityId, clientId, [5, 1000]]]);
+  });
+});
