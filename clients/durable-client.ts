@@ -203,7 +203,14 @@ export class DurableClientSession implements DurableClient {
     this.window = maxInflightRequests ?? Number.POSITIVE_INFINITY;
     clearTimeout(this.disconnectTimer);
     this.disconnectTimer = undefined;
-    for (const pending of this.inflight.values()) this.connection.send(pending.frame);
+    // Resend what was not answered, within the (possibly new) window; the rest waits at the queue's front.
+    const unanswered = this.inflight.drain();
+    const resend = unanswered.slice(0, this.window);
+    this.queue.unshift(unanswered.slice(resend.length));
+    for (const pending of resend) {
+      this.inflight.add(pending.frame.id, pending);
+      this.connection.send(pending.frame);
+    }
     this.live.resubscribeAll();
     this.pump();
     this.firstConnection?.resolve();

@@ -27,6 +27,12 @@ export class RequestQueue<T> {
     this.items.push(item);
   }
 
+  /** Puts items back at the front, in the order given (they were sent before the queued ones). */
+  unshift(items: readonly T[]): void {
+    this.items = [...items, ...this.items.slice(this.head)];
+    this.head = 0;
+  }
+
   /** Removes and returns the oldest item. */
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;

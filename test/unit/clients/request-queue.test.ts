@@ -32,3 +32,15 @@ describe("RequestQueue", () => {
     expect(() => new RequestQueue(-1)).toThrow(RangeError);
   });
 });
+
+describe("RequestQueue.unshift", () => {
+  it("puts items back before the queued ones, in order, past the capacity if it must", () => {
+    const queue = new RequestQueue<number>(3);
+    queue.push(4);
+    queue.push(5);
+    expect(queue.shift()).toBe(4);
+    queue.unshift([1, 2, 3]);
+    expect(queue.size).toBe(4);
+    expect(queue.drain()).toEqual([1, 2, 3, 5]);
+  });
+});
