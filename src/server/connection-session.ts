@@ -59,10 +59,6 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     private readonly context: ConnectionContext,
   ) {}
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   onMessage(message: string): void {
     if (this.closing) return;
     const { frames, errors } = decodeClientMessage(message);

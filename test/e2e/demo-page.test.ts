@@ -1,29 +1,21 @@
 import { mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
-import { connect, type DurableClient } from "../../clients/index.js";
 import { demoRoutes } from "../../src/demo/demo-routes.js";
-import { startTestServer } from "../integration/support/test-server.js";
-import { launchChromium } from "./support/chromium.js";
+import { openBrowserHarness, type BrowserHarness } from "./support/chromium.js";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
 describe("the demo page in a real browser", () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  let browser: Browser;
-  let client: DurableClient;
+  let harness: BrowserHarness;
   beforeAll(async () => {
-    server = await startTestServer("uws", { httpRoutes: demoRoutes({ demoPage: true }) });
-    client = await connect(server.url);
-    browser = await launchChromium();
+    harness = await openBrowserHarness(demoRoutes({ demoPage: true }));
   });
   afterAll(async () => {
-    await browser?.close();
-    await client?.close();
-    await server?.stop();
+    await harness?.stop();
   });
 
   it("shows changes signalled from Node at once, and its buttons change the server's state", async () => {
+    const { browser, client, server } = harness;
     const page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
@@ -50,6 +42,7 @@ describe("the demo page in a real browser", () => {
   });
 
   it("serves the client as an ES module that a page can import", async () => {
+    const { browser, server } = harness;
     const page = await browser.newPage();
     await page.goto(`${server.url}/healthz`);
     // A string, so the test runner's transform leaves the browser's own import() alone.

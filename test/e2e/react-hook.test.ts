@@ -1,16 +1,11 @@
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
-import { connect, type DurableClient } from "../../clients/index.js";
-import { startTestServer } from "../integration/support/test-server.js";
-import { launchChromium } from "./support/chromium.js";
+import { openBrowserHarness, type BrowserHarness } from "./support/chromium.js";
 
 const PAGE = `<!doctype html><html><body><div id="root"></div><script type="module" src="/react-page.js"></script></body></html>`;
 
 describe("useEntityState in a real React page", () => {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  let browser: Browser;
-  let client: DurableClient;
+  let harness: BrowserHarness;
   beforeAll(async () => {
     const bundle = await build({
       entryPoints: [new URL("./fixtures/react-page.js", import.meta.url).pathname],
@@ -23,22 +18,17 @@ describe("useEntityState in a real React page", () => {
       logLevel: "warning",
     });
     const script = bundle.outputFiles[0]!.text;
-    server = await startTestServer("uws", {
-      httpRoutes: {
-        "GET /react": async () => ({ status: 200, headers: { "content-type": "text/html" }, body: PAGE }),
-        "GET /react-page.js": async () => ({ status: 200, headers: { "content-type": "text/javascript" }, body: script }),
-      },
+    harness = await openBrowserHarness({
+      "GET /react": async () => ({ status: 200, headers: { "content-type": "text/html" }, body: PAGE }),
+      "GET /react-page.js": async () => ({ status: 200, headers: { "content-type": "text/javascript" }, body: script }),
     });
-    client = await connect(server.url);
-    browser = await launchChromium();
   });
   afterAll(async () => {
-    await browser?.close();
-    await client?.close();
-    await server?.stop();
+    await harness?.stop();
   });
 
   it("renders the snapshot, then re-renders on every committed change", async () => {
+    const { browser, client, server } = harness;
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
