@@ -112,13 +112,14 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     this.scheduleFlush();
   }
 
-  /** Sends an already-encoded message now (live-state changes share one encoding among subscribers). */
+  /**
+   * Sends an already-encoded message now, after anything queued (live-state changes share one encoding
+   * among subscribers). The live-state hub bounds what it buffers itself, so no read check here.
+   */
   sendEncoded(message: string | Uint8Array): void {
-    if (this.closed) return;
-    this.flush();
+    if (this.outgoing.length > 0 || this.acks.length > 0) this.flush();
     if (this.closed) return;
     this.socket.send(message);
-    this.closeIfNotReading();
   }
 
   close(code: number, reason: string): void {

@@ -1,9 +1,12 @@
 import type * as Uws from "uWebSockets.js";
 import { CloseCode } from "../../protocol/index.js";
-import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpResponse, type Transport, type TransportOptions, type SocketHandlers } from "./transport.js";
+import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpResponse, type Transport, type TransportOptions, type SocketHandlers, type TransportSocket } from "./transport.js";
 
 type UwsModule = typeof Uws;
 type SocketData = { handlers?: SocketHandlers; closed?: boolean };
+
+/** What uWebSockets.js's `send` returns when the message was written out at once. */
+const SENT = 1;
 
 /** Most bytes uWebSockets.js may queue for one socket; past it the socket is closed rather than a message dropped. */
 const MAX_BACKPRESSURE_BYTES = 256 * 1024 * 1024;
@@ -46,17 +49,7 @@ export class UwsTransport implements Transport {
       open: (ws) => {
         this.sockets.add(ws);
         const data = ws.getUserData();
-        data.handlers = options.onConnection({
-          send: (message) => {
-            if (!data.closed) ws.send(message, false);
-          },
-          close: (code, reason) => {
-            if (!data.closed) ws.end(code, reason);
-          },
-          get bufferedAmount() {
-            return data.closed ? 0 : ws.getBufferedAmount();
-          },
-        });
+        data.handlers = options.onConnection(new UwsSocket(ws, data));
       },
       message: (ws, message, isBinary) => {
         const handlers = ws.getUserData().handlers!;
@@ -86,6 +79,35 @@ export class UwsTransport implements Transport {
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     for (const ws of [...this.sockets]) ws.end(code, reason);
+  }
+}
+
+/**
+ * One uWebSockets.js socket as the connection logic sees it. A class, so that the live-state fan-out
+ * reads the same hidden class on every socket.
+ */
+class UwsSocket implements TransportSocket {
+  /** A send was queued rather than written out at once; until then nothing is buffered. */
+  private backpressured = false;
+
+  constructor(
+    private readonly ws: Uws.WebSocket<SocketData>,
+    private readonly data: SocketData,
+  ) {}
+
+  send(message: string | Uint8Array): void {
+    if (!this.data.closed && this.ws.send(message, false) !== SENT) this.backpressured = true;
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.data.closed) this.ws.end(code, reason);
+  }
+
+  get bufferedAmount(): number {
+    if (this.data.closed || !this.backpressured) return 0;
+    const amount = this.ws.getBufferedAmount();
+    if (amount === 0) this.backpressured = false;
+    return amount;
   }
 }
 

@@ -1,10 +1,10 @@
 /**
- * One subscriber connection of `live-state`, through the real client or a raw `ws` socket. The raw
+ * One subscriber connection of `live-state`, through the real client or a minimal raw WebSocket. The raw
  * one parses each message and reads `count` from the snapshot or the patch, nothing more: comparing the
  * two shows what the client costs the load processes, which share the machine's cores with the server.
  */
-import WebSocket from "ws";
 import { connect, type DurableClient } from "../../../clients/index.js";
+import { MinimalWebSocket } from "./minimal-websocket.js";
 
 /** A change arrived: the entity's version and its state's `count`. */
 export type OnUpdate = (version: number, count: number, kind: "snapshot" | "patch") => void;
@@ -39,41 +39,35 @@ type RawFrame = {
   message?: string;
 };
 
-export function rawSubscriber(url: string, entity: string, onUpdate: OnUpdate, onError: (message: string) => void): Promise<LiveConnection> {
-  const socket = new WebSocket(`${url.replace(/^http/, "ws")}/ws`, { perMessageDeflate: false });
-  let open = false;
+export async function rawSubscriber(url: string, entity: string, onUpdate: OnUpdate, onError: (message: string) => void): Promise<LiveConnection> {
   let resolveReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   let count = 0;
-  socket.on("message", (data: Buffer) => {
-    const parsed = JSON.parse(data.toString("utf8")) as RawFrame | RawFrame[];
-    for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
-      if (frame.type === "welcome") socket.send(JSON.stringify({ type: "subscribe", id: 1, entity }));
-      else if (frame.type === "snapshot") {
-        count = frame.state?.count ?? 0;
-        onUpdate(frame.version!, count, "snapshot");
-        resolveReady();
-      } else if (frame.type === "patch") {
-        const change = frame.patch!.find((op) => op.path === "/count");
-        if (change) count = change.value as number;
-        onUpdate(frame.version!, count, "patch");
-      } else if (frame.type === "error") onError(`${frame.code}: ${frame.message}`);
-    }
+  const socket: MinimalWebSocket = await MinimalWebSocket.open(`${url.replace(/^http/, "ws")}/ws`, {
+    onMessage(text) {
+      const parsed = JSON.parse(text) as RawFrame | RawFrame[];
+      for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (frame.type === "welcome") socket.send(JSON.stringify({ type: "subscribe", id: 1, entity }));
+        else if (frame.type === "snapshot") {
+          count = frame.state?.count ?? 0;
+          onUpdate(frame.version!, count, "snapshot");
+          resolveReady();
+        } else if (frame.type === "patch") {
+          const change = frame.patch!.find((op) => op.path === "/count");
+          if (change) count = change.value as number;
+          onUpdate(frame.version!, count, "patch");
+        } else if (frame.type === "error") onError(`${frame.code}: ${frame.message}`);
+      }
+    },
+    onClose() {},
+    onError,
   });
-  socket.on("close", () => (open = false));
-  socket.on("error", (error) => onError(`socket: ${error.message}`));
-  return new Promise((resolve, reject) => {
-    socket.once("open", () => {
-      open = true;
-      socket.send(JSON.stringify({ type: "hello", version: 1 }));
-      resolve({
-        ready,
-        get connected() {
-          return open;
-        },
-        close: () => socket.close(1000),
-      });
-    });
-    socket.once("error", reject);
-  });
+  socket.send(JSON.stringify({ type: "hello", version: 1 }));
+  return {
+    ready,
+    get connected() {
+      return socket.open;
+    },
+    close: () => socket.close(),
+  };
 }
