@@ -13,6 +13,7 @@ import { printProfileSummary, summarizeProfile } from "./cpu-profile-summary.js"
 import { jsonLine, label, printTable, targetsMet, type ScenarioResult } from "./report.js";
 import { callRoundtrip } from "./scenarios/call-roundtrip.js";
 import { liveState } from "./scenarios/live-state.js";
+import { loopbackFloor } from "./scenarios/loopback-floor.js";
 import type { Driver, Scenario, ScenarioContext } from "./scenarios/scenario.js";
 import { signalsScenario } from "./scenarios/signals.js";
 import { ServerProcess, type TransportName } from "./server-process.js";
@@ -22,6 +23,7 @@ const SCENARIOS: Scenario[] = [
   signalsScenario("signals-1-hot-counter", ["Counter/hot"]),
   callRoundtrip,
   liveState,
+  loopbackFloor,
 ];
 
 interface Options {
@@ -182,7 +184,8 @@ async function main(): Promise<void> {
     results.push(result);
     for (const note of result.notes) console.log(`[${name}] note: ${note}`);
     for (const failure of result.failures) console.log(`[${name}] CORRECTNESS FAILURE: ${failure}`);
-    console.log(`[${label(result)}] ${targetsMet(result) ? "all targets met" : "targets missed"} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+    const verdict = result.figures.some((figure) => figure.target !== undefined) ? (targetsMet(result) ? "all targets met" : "targets missed") : result.failures.length > 0 ? "failed" : "done";
+    console.log(`[${label(result)}] ${verdict} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
     if (options.profileDir) {
       const profile = newestProfile(options.profileDir, startedAt);
       if (profile) {

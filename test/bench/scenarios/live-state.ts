@@ -6,7 +6,9 @@
  * is taken as the earliest of (a) the driver's result arrival and (b) the first arrival of that
  * version at any subscriber; both come after the commit, so this figure is a lower bound, exact when
  * the first delivery is immediate; it measures the fan-out. "From send" (the driver's send of the
- * call) is the upper bound: it adds the call's queueing and the commit itself.
+ * call) is the upper bound: it adds the call's queueing and the commit itself. Versions committed
+ * during the first second (the warm-up, as in the signal scenarios) are checked for delivery but left
+ * out of the latency figures.
  */
 import { startWorker, type Worker } from "../children.js";
 import { Histogram, type HistogramData } from "../histogram.js";
@@ -61,17 +63,19 @@ async function runLiveState(context: ScenarioContext): Promise<ScenarioResult> {
   const processes = quick ? 2 : 4;
   let connections = quick ? 1_000 : 10_000;
   const durationMs = quick ? 3_000 : 10_000;
+  const warmupMs = quick ? 500 : 1_000;
   if (openFileLimit !== undefined && connections + FD_MARGIN > openFileLimit) {
     const reduced = Math.max(processes, openFileLimit - FD_MARGIN);
     notes.push(`open-file limit is ${openFileLimit}: ${reduced} connections instead of ${connections} (raise the hard limit, ulimit -Hn, for the full figure)`);
     connections = reduced;
   }
   const perProcess = Math.ceil(connections / processes);
-  const changes = Math.round(durationMs / INTERVAL_MS);
+  const drivenMs = warmupMs + durationMs;
+  const changes = Math.round(drivenMs / INTERVAL_MS);
 
   const workers: Worker[] = [];
   try {
-    const driver = startWorker("live-driver", "live-state driver", { url: server.url, entity: ENTITY, intervalMs: INTERVAL_MS, durationMs });
+    const driver = startWorker("live-driver", "live-state driver", { url: server.url, entity: ENTITY, intervalMs: INTERVAL_MS, durationMs: drivenMs });
     workers.push(driver);
     await driver.next("ready", 60_000);
 
@@ -100,7 +104,7 @@ async function runLiveState(context: ScenarioContext): Promise<ScenarioResult> {
     const cpuMeter = serverCpuMeter(server);
     for (const worker of subscriberWorkers) worker.send({ type: "go" });
     driver.send({ type: "go", startAt });
-    const driven = await driver.next<DriverDone>("done", durationMs + 60_000);
+    const driven = await driver.next<DriverDone>("done", drivenMs + 60_000);
     await new Promise((resolve) => setTimeout(resolve, GRACE_MS));
     const serverCpu = serverCpuFigures(cpuMeter());
     const rssMb = (await server.peakRssBytes()) / 2 ** 20;
@@ -110,7 +114,7 @@ async function runLiveState(context: ScenarioContext): Promise<ScenarioResult> {
     for (const r of await all<{ firstArrivals: Array<[number, number]> }>(subscriberWorkers, "first-arrivals", 60_000)) {
       for (const [version, at] of r.firstArrivals) firstArrivals.set(version, Math.min(firstArrivals.get(version) ?? Number.POSITIVE_INFINITY, at));
     }
-    for (const worker of subscriberWorkers) worker.send({ type: "measure", calls: driven.calls, finalVersion: driven.finalVersion, firstArrivals: [...firstArrivals] });
+    for (const worker of subscriberWorkers) worker.send({ type: "measure", calls: driven.calls, finalVersion: driven.finalVersion, firstArrivals: [...firstArrivals], measureFrom: startAt + warmupMs });
     const results = await all<SubscribersDone>(subscriberWorkers, "done", 120_000);
 
     const sum = (pick: (r: SubscribersDone) => number) => results.reduce((total, r) => total + pick(r), 0);
@@ -123,7 +127,7 @@ async function runLiveState(context: ScenarioContext): Promise<ScenarioResult> {
     const versions = driven.finalVersion - driven.firstVersion;
     const delivered = sum((r) => r.delivered);
     const missed = sum((r) => r.missed);
-    const updatesPerSec = delivered / (durationMs / 1000);
+    const updatesPerSec = delivered / (drivenMs / 1000);
     const p99Commit = fromCommit.quantile(0.99);
 
     const failures: string[] = [];
@@ -151,7 +155,7 @@ async function runLiveState(context: ScenarioContext): Promise<ScenarioResult> {
         atMost("p99 latency from commit", p99Commit, "ms", 100),
         atMost("server peak RSS", rssMb, "MiB", 1024),
         info("updates delivered", updatesPerSec, "/s"),
-        info("versions committed", versions / (durationMs / 1000), "/s"),
+        info("versions committed", versions / (drivenMs / 1000), "/s"),
         info("p50 latency from commit", fromCommit.quantile(0.5), "ms"),
         info("max latency from commit", fromCommit.max, "ms"),
         info("p99 latency from send (upper bound)", fromSend.quantile(0.99), "ms"),
@@ -167,7 +171,8 @@ async function runLiveState(context: ScenarioContext): Promise<ScenarioResult> {
         calls: driven.calls.length,
         versions,
         changesPerSec: 1000 / INTERVAL_MS,
-        seconds: durationMs / 1000,
+        seconds: drivenMs / 1000,
+        warmupSeconds: warmupMs / 1000,
         updatesPerSec: Math.round(updatesPerSec),
         delivered,
         missed,

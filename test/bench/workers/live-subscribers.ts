@@ -26,6 +26,8 @@ interface Measure {
   readonly finalVersion: number;
   /** [version, first arrival at any subscriber of any process]. */
   readonly firstArrivals: Array<[number, number]>;
+  /** Versions committed before this (the warm-up) count as delivered or missed but not in the latencies. */
+  readonly measureFrom: number;
 }
 
 class Subscriber {
@@ -109,7 +111,7 @@ runWorker(async () => {
   }
   send({ type: "first-arrivals", firstArrivals: [...firstHere] });
 
-  const { calls, finalVersion, firstArrivals } = await next<Measure>("measure");
+  const { calls, finalVersion, firstArrivals, measureFrom } = await next<Measure>("measure");
   const byCount = new Map(calls.map(([count, sentAt, resultAt]) => [count, { sentAt, resultAt }]));
   const firstArrival = new Map(firstArrivals);
   const fromCommit = new Histogram();
@@ -140,6 +142,7 @@ runWorker(async () => {
       }
       // The commit happened before the driver's result arrived and before any subscriber got the version.
       const committedAt = Math.min(call.resultAt, firstArrival.get(version) ?? call.resultAt);
+      if (committedAt < measureFrom) continue;
       worstByVersion.set(version, Math.max(worstByVersion.get(version) ?? Number.NEGATIVE_INFINITY, at - committedAt));
       fromCommit.record(at - committedAt);
       fromSend.record(at - call.sentAt);
