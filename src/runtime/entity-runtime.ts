@@ -1,5 +1,5 @@
 import { EntityError, ErrorCode, parseEntityId } from "../../protocol/index.js";
-import type { EntityStore, MailboxAddress, MailboxMessage } from "../storage/index.js";
+import type { EntityStore, MailboxAddress, MailboxMessage, SignalMarkCursor } from "../storage/index.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
 import type { EntityDefinition } from "./define-entity.js";
 import { EntityCache } from "./entity-cache.js";
@@ -23,6 +23,8 @@ export interface EntityRuntimeOptions {
 
 type ChangeListener = (changes: readonly EntityChange[]) => void;
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+/** Signal marks read (and expired ones queued for deletion) per event-loop turn of a sweep. */
+const SWEEP_PAGE_SIZE = 5_000;
 const FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
 
 /**
@@ -42,6 +44,7 @@ export class EntityRuntime {
   /** Signal marks past the window, deleted at the start of the next tick's batch. */
   private expiredMarks: Array<[entityId: string, clientId: string]> = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
   private tickScheduled = false;
   private gate: Promise<void> = Promise.resolve();
   private failed: unknown;
@@ -65,8 +68,8 @@ export class EntityRuntime {
       }
     }
     if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
-    this.sweepSignalMarks();
-    this.sweepTimer = setInterval(() => this.sweepSignalMarks(), SWEEP_INTERVAL_MS).unref();
+    void this.sweepSignalMarks();
+    this.sweepTimer = setInterval(() => void this.sweepSignalMarks(), SWEEP_INTERVAL_MS).unref();
   }
 
   /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
@@ -94,24 +97,38 @@ export class EntityRuntime {
 
   /**
    * Deletes signal marks older than the de-duplication window (their clients' resends are no longer
-   * recognised anyway), in the next tick's batch, before that tick's own writes. A mark held newer in
-   * memory (its write may still be in flight) is kept.
+   * recognised anyway), in the next ticks' batches, before those ticks' own writes. A mark held newer
+   * in memory (its write may still be in flight) is kept. Reads a page of marks at a time and lets
+   * the event loop run between pages, so millions of marks never stall the server. Resolves with how
+   * many marks expired; a sweep already running is not started twice.
    */
-  sweepSignalMarks(nowMs = Date.now()): number {
-    if (this.failed !== undefined || this.closing) return 0;
-    const cutoff = nowMs - this.dedupWindowMs;
-    let swept = 0;
-    for (const partition of this.store.localPartitions) {
-      for (const [entityId, clientId, mark] of this.store.readSignalMarks(partition)) {
-        if (mark[1] >= cutoff) continue;
-        const held = this.cache.get(entityId)?.marks.inMemory(clientId);
-        if (held && held[1] >= cutoff) continue;
-        this.expiredMarks.push([entityId, clientId]);
-        swept++;
+  async sweepSignalMarks(nowMs = Date.now()): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      const cutoff = nowMs - this.dedupWindowMs;
+      let swept = 0;
+      for (const partition of this.store.localPartitions) {
+        let after: SignalMarkCursor | undefined;
+        do {
+          if (this.failed !== undefined || this.closing) return swept;
+          const page = this.store.readSignalMarks(partition, SWEEP_PAGE_SIZE, after);
+          for (const [entityId, clientId, mark] of page.marks) {
+            if (mark[1] >= cutoff) continue;
+            const held = this.cache.get(entityId)?.marks.inMemory(clientId);
+            if (held && held[1] >= cutoff) continue;
+            this.expiredMarks.push([entityId, clientId]);
+            swept++;
+          }
+          if (this.expiredMarks.length > 0) this.scheduleTick();
+          after = page.next;
+          await new Promise((resolve) => setImmediate(resolve));
+        } while (after !== undefined);
       }
+      return swept;
+    } finally {
+      this.sweeping = false;
     }
-    if (swept > 0) this.scheduleTick();
-    return swept;
   }
 
   /** Listens to durable changes (after each commit, in commit order). Returns an unsubscribe function. */

@@ -15,6 +15,15 @@ export interface EntityRecord {
 /** The last signal number of one client applied to one entity, and when (ms): kept for de-duplication. */
 export type SignalMark = readonly [seq: number, atMs: number];
 
+/** Where a page of signal marks ended (opaque to callers). */
+export type SignalMarkCursor = { readonly brand: "SignalMarkCursor" };
+
+export interface SignalMarkPage {
+  readonly marks: Array<[entityId: string, clientId: string, mark: SignalMark]>;
+  /** Pass to the next read; undefined once the partition has no more marks. */
+  readonly next: SignalMarkCursor | undefined;
+}
+
 /** A signal between entities, kept in the target's partition mailbox until the target has applied it. */
 export interface MailboxMessage {
   readonly target: string;
@@ -50,8 +59,8 @@ export interface EntityStore {
   readEntity(id: string): EntityRecord | undefined;
   /** The last signal of `clientId` applied to the entity, if one is stored. */
   readSignalMark(entityId: string, clientId: string): SignalMark | undefined;
-  /** Every stored signal mark of a partition: `[entityId, clientId, mark]`. */
-  readSignalMarks(partition: number): Iterable<[entityId: string, clientId: string, mark: SignalMark]>;
+  /** Up to `limit` stored signal marks of a partition in key order, after the page that `after` ended. */
+  readSignalMarks(partition: number, limit: number, after?: SignalMarkCursor): SignalMarkPage;
   /** Every message waiting in a partition's mailbox, in the order it was appended. */
   readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]>;
   newBatch(): WriteBatch;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, SignalMark, WriteBatch } from "./entity-store.js";
+import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, SignalMark, SignalMarkCursor, SignalMarkPage, WriteBatch } from "./entity-store.js";
 import { partitionOf } from "./partition-hash.js";
 
 export interface LmdbStoreOptions {
@@ -84,11 +84,16 @@ export class LmdbStore implements EntityStore {
     return [seq, atMs];
   }
 
-  *readSignalMarks(partition: number): Iterable<[string, string, SignalMark]> {
-    for (const { key, value } of this.db.getRange({ start: [partition, "s"], end: [partition, "t"] })) {
+  readSignalMarks(partition: number, limit: number, after?: SignalMarkCursor): SignalMarkPage {
+    const marks: SignalMarkPage["marks"] = [];
+    let last: Key | undefined;
+    const start = after === undefined ? [partition, "s"] : (after as unknown as Key);
+    for (const { key, value } of this.db.getRange({ start, exclusiveStart: after !== undefined, end: [partition, "t"], limit })) {
       const [seq, atMs, clientId] = JSON.parse(value) as StoredMark;
-      yield [key[2] as string, clientId, [seq, atMs]];
+      marks.push([key[2] as string, clientId, [seq, atMs]]);
+      last = key;
     }
+    return { marks, next: marks.length < limit ? undefined : (last as unknown as SignalMarkCursor) };
   }
 
   /** @internal used by batches */

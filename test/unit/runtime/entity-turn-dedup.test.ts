@@ -89,13 +89,27 @@ describe("signal de-duplication", () => {
     expect((await readState(runtime, "Counter/many")).state).toBe(5001);
   });
 
+  it("sweeps marks a page at a time: more marks than one page are all found and deleted", async () => {
+    harness = await RuntimeHarness.open([Counter], { dedupWindowMs: 60_000 });
+    const { runtime } = harness;
+    const marks = 12_000; // over two pages of the sweep
+    await Promise.all(Array.from({ length: marks }, (_, i) => signal(runtime, `Counter/p${i % 50}`, "add", 1, { clientId: `client-${i}`, seq: 1 })));
+    expect(await runtime.sweepSignalMarks(Date.now() + 120_000)).toBe(marks);
+    await signal(runtime, "Counter/after", "add", 1, { clientId: "late", seq: 1 }); // the ticks carry the deletes
+    await harness.closeRuntimeAndStore();
+    const store = await harness.openStoreOnly();
+    expect(store.readSignalMark("Counter/p0", "client-0")).toBeUndefined();
+    expect(store.readSignalMark("Counter/p49", `client-${marks - 1}`)).toBeUndefined();
+    expect(store.readSignalMark("Counter/after", "late")?.[0]).toBe(1);
+  });
+
   it("forgets marks past the window: the sweep deletes them, keeping fresh ones", async () => {
     harness = await RuntimeHarness.open([Counter], { dedupWindowMs: 60_000 });
     const { runtime } = harness;
     await signal(runtime, "Counter/old", "add", 1, { clientId: "c1", seq: 1 });
     await signal(runtime, "Counter/old", "add", 1, { clientId: "c2", seq: 1 });
-    expect(runtime.sweepSignalMarks(Date.now())).toBe(0); // nothing is old yet
-    expect(runtime.sweepSignalMarks(Date.now() + 120_000)).toBe(2);
+    expect(await runtime.sweepSignalMarks(Date.now())).toBe(0); // nothing is old yet
+    expect(await runtime.sweepSignalMarks(Date.now() + 120_000)).toBe(2);
     await signal(runtime, "Counter/old", "add", 10, { clientId: "c3", seq: 1 }); // the next tick carries the deletes
     await harness.closeRuntimeAndStore();
     const store = await harness.openStoreOnly();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { LmdbStore, partitionOf, type EntityRecord, type MailboxMessage } from "../../../src/storage/index.js";
+import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type SignalMarkCursor } from "../../../src/storage/index.js";
 import { TempStores } from "../support/temp-dir.js";
 
 const stores = new TempStores();
@@ -194,7 +194,7 @@ describe("LmdbStore signal marks", () => {
     expect(store.readSignalMark("Counter/a", "c1")).toEqual([7, 1000]);
     expect(store.readSignalMark("Counter/a", "c3")).toBeUndefined();
     expect(store.readEntity("Counter/a")).toEqual({ version: 1, state: 1 });
-    const all = store.localPartitions.flatMap((p) => [...store.readSignalMarks(p)]);
+    const all = allSignalMarks(store, 100);
     expect(all.sort()).toEqual([
       ["Counter/a", "c/2", [3, 2000]],
       ["Counter/a", "c1", [7, 1000]],
@@ -208,6 +208,27 @@ describe("LmdbStore signal marks", () => {
   });
 });
 
+describe("LmdbStore signal mark pages", () => {
+  it("pages through a partition's marks: each exactly once, in pages of at most the limit", async () => {
+    const store = await stores.openStore(stores.newDir(), 1);
+    const batch = store.newBatch();
+    for (let i = 0; i < 25; i++) batch.putSignalMark(`Counter/e${i % 5}`, `client-${i}`, [i, 1000 + i]);
+    await store.commit(batch);
+    const pageSizes: number[] = [];
+    const seen: string[] = [];
+    let after: SignalMarkCursor | undefined;
+    do {
+      const page = store.readSignalMarks(0, 7, after);
+      pageSizes.push(page.marks.length);
+      seen.push(...page.marks.map(([entityId, clientId]) => `${entityId} ${clientId}`));
+      after = page.next;
+    } while (after !== undefined);
+    expect(pageSizes).toEqual([7, 7, 7, 4]);
+    expect(new Set(seen).size).toBe(25);
+    expect(allSignalMarks(store, 5)).toHaveLength(25); // a last full page is followed by an empty one
+  });
+});
+
 describe("LmdbStore signal marks for the longest ids", () => {
   it("stores a mark for the longest entity id and client id the protocol allows (LMDB keys are limited)", async () => {
     const store = await stores.openStore(stores.newDir());
@@ -218,6 +239,20 @@ describe("LmdbStore signal marks for the longest ids", () => {
     batch.putSignalMark(entityId, clientId, [5, 1000]);
     await store.commit(batch);
     expect(store.readSignalMark(entityId, clientId)).toEqual([5, 1000]);
-    expect(store.localPartitions.flatMap((p) => [...store.readSignalMarks(p)])).toEqual([[entityId, clientId, [5, 1000]]]);
+    expect(allSignalMarks(store, 100)).toEqual([[entityId, clientId, [5, 1000]]]);
   });
 });
+
+/** Every signal mark of every partition, read a page of `limit` at a time. */
+function allSignalMarks(store: EntityStore, limit: number): Array<[string, string, SignalMark]> {
+  const marks: Array<[string, string, SignalMark]> = [];
+  for (const partition of store.localPartitions) {
+    let after: SignalMarkCursor | undefined;
+    do {
+      const page = store.readSignalMarks(partition, limit, after);
+      marks.push(...page.marks);
+      after = page.next;
+    } while (after !== undefined);
+  }
+  return marks;
+}
