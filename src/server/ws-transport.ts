@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
-import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type Transport, type TransportOptions } from "./transport.js";
+import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type Transport, type TransportOptions, type TransportSocket } from "./transport.js";
 
 const DRAIN_POLL_MS = 50;
 
@@ -33,34 +33,51 @@ export class WsTransport implements Transport {
 }
 
 function attach(socket: WebSocket, options: TransportOptions): void {
-  let drainTimer: NodeJS.Timeout | undefined;
-  const handlers = options.onConnection({
-    send: (message) => {
-      socket.send(message, { binary: false });
-      // ws has no drain event of its own: poll while data is queued so the connection can learn it drained.
-      if (drainTimer === undefined && socket.bufferedAmount > 0) {
-        drainTimer = setInterval(() => {
-          if (socket.bufferedAmount > 0) return;
-          clearInterval(drainTimer);
-          drainTimer = undefined;
-          handlers.onDrain();
-        }, DRAIN_POLL_MS);
-      }
-    },
-    close: (code, reason) => socket.close(code, reason),
-    get bufferedAmount() {
-      return socket.bufferedAmount;
-    },
-  });
+  const wrapped = new WsSocket(socket);
+  const handlers = options.onConnection(wrapped);
+  wrapped.onDrain = () => handlers.onDrain();
   socket.on("message", (data, isBinary) => {
     if (isBinary) handlers.onBinaryMessage();
     else handlers.onMessage(data.toString());
   });
   socket.on("close", () => {
-    if (drainTimer !== undefined) clearInterval(drainTimer);
+    wrapped.stopDrainPoll();
     handlers.onClose();
   });
   socket.on("error", () => socket.terminate());
+}
+
+/** One `ws` socket as the connection logic sees it (a class: one hidden class for the live-state fan-out). */
+class WsSocket implements TransportSocket {
+  onDrain: () => void = () => {};
+  private drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly socket: WebSocket) {}
+
+  send(message: string | Uint8Array): void {
+    this.socket.send(message, { binary: false });
+    // ws has no drain event of its own: poll while data is queued so the connection can learn it drained.
+    if (this.drainTimer === undefined && this.socket.bufferedAmount > 0) {
+      this.drainTimer = setInterval(() => {
+        if (this.socket.bufferedAmount > 0) return;
+        this.stopDrainPoll();
+        this.onDrain();
+      }, DRAIN_POLL_MS);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  stopDrainPoll(): void {
+    if (this.drainTimer !== undefined) clearInterval(this.drainTimer);
+    this.drainTimer = undefined;
+  }
 }
 
 async function serveHttp(req: IncomingMessage, res: ServerResponse, onHttp: HttpHandler): Promise<void> {
