@@ -218,6 +218,8 @@ export class EntityRuntime {
     }
 
     const durable = batch.size > 0 ? this.store.commit(batch) : undefined;
+    // Handled when the gate reaches it; until then an early failure must not count as unhandled.
+    durable?.catch(() => {});
     this.gate = this.gate
       .then(() => durable)
       .then(

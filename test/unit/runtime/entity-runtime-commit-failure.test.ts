@@ -41,6 +41,30 @@ describe("a failed commit", () => {
   });
 });
 
+describe("a commit that fails while an earlier one is still flushing", () => {
+  it("does not crash the process: the earlier tick is answered, this one and later ones get internal", async () => {
+    const store = await stores.openStore(stores.newDir());
+    const fatal: unknown[] = [];
+    let commits = 0;
+    const slowThenFailing = Object.assign(Object.create(store) as EntityStore, {
+      async commit(batch: WriteBatch): Promise<void> {
+        if (++commits > 1) throw new Error("ENOSPC (injected)");
+        await store.commit(batch);
+        await new Promise((resolve) => setTimeout(resolve, 200)); // a slow flush
+      },
+    });
+    const runtime = new EntityRuntime({ store: slowThenFailing, entities: [Counter], log: createLogger("silent"), onFatal: (error) => fatal.push(error) });
+    const signal = (entityId: string) =>
+      new Promise<Outcome>((resolve) => runtime.submit({ kind: "signal", entityId, op: "add", input: 1, requestId: 1, replyTo: { deliver: (_id, outcome) => resolve(outcome) } }));
+    const first = signal("Counter/a");
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = signal("Counter/b"); // its commit fails at once, while the first is still flushing
+    expect(await first).toEqual({ kind: "ack" });
+    expect(await second).toMatchObject({ kind: "error", code: "internal" });
+    expect(fatal).toHaveLength(1);
+  });
+});
+
 describe("a tick that throws while it is being built", () => {
   it("answers every operation of the tick with internal and stops taking work", async () => {
     const store = await stores.openStore(stores.newDir());
