@@ -25,6 +25,8 @@ type ChangeListener = (changes: readonly EntityChange[]) => void;
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 /** Signal marks read (and expired ones queued for deletion) per event-loop turn of a sweep. */
 const SWEEP_PAGE_SIZE = 5_000;
+/** Signal marks one entity keeps in memory past its commits (more are read from the store again). */
+const MAX_MARKS_IN_MEMORY = 4_096;
 const FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
 
 /**
@@ -142,6 +144,11 @@ export class EntityRuntime {
     return this.cache.size;
   }
 
+  /** How many clients' signal marks an entity holds in memory (0 when it is not in memory). */
+  signalMarksInMemory(entityId: string): number {
+    return this.cache.get(entityId)?.marks.size ?? 0;
+  }
+
   /** Stops taking work, finishes what is queued, and waits until all of it is durable. */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
@@ -234,7 +241,11 @@ export class EntityRuntime {
     deliveries: Array<[MailboxAddress, MailboxMessage]>,
     changes: EntityChange[],
   ): void {
-    for (const entity of entities) entity.pendingCommits--;
+    for (const entity of entities) {
+      entity.pendingCommits--;
+      // Every mark is on disk now: a hot entity signalled by many clients re-reads marks rather than hold them all.
+      if (entity.pendingCommits === 0 && entity.marks.size > MAX_MARKS_IN_MEMORY) entity.marks.clear();
+    }
     for (const [request, outcome] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
     if (changes.length > 0) {
       for (const listener of this.changeListeners) {

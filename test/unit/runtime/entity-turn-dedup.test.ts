@@ -89,6 +89,17 @@ describe("signal de-duplication", () => {
     expect((await readState(runtime, "Counter/many")).state).toBe(5001);
   });
 
+  it("keeps a bounded number of marks in memory: a hot entity signalled by many clients re-reads the rest", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    const clients = 10_000;
+    await Promise.all(Array.from({ length: clients }, (_, i) => signal(runtime, "Counter/hot", "add", 1, { clientId: `browser-${i}`, seq: 1 })));
+    expect(runtime.signalMarksInMemory("Counter/hot")).toBeLessThanOrEqual(4_096);
+    expect(await signal(runtime, "Counter/hot", "add", 1, { clientId: "browser-0", seq: 1 })).toEqual({ kind: "ack" }); // a resend, known from disk
+    expect(await signal(runtime, "Counter/hot", "add", 1, { clientId: `browser-${clients - 1}`, seq: 1 })).toEqual({ kind: "ack" });
+    expect((await readState(runtime, "Counter/hot")).state).toBe(clients);
+  });
+
   it("sweeps marks a page at a time: more marks than one page are all found and deleted", async () => {
     harness = await RuntimeHarness.open([Counter], { dedupWindowMs: 60_000 });
     const { runtime } = harness;
