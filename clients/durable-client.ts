@@ -115,11 +115,15 @@ export class DurableClientSession implements DurableClient {
   }
 
   signal(entityId: string, operation: string, input?: unknown): Promise<void> {
-    return this.request({ type: "signal", id: this.nextRequestId++, entity: entityId, op: operation, input });
+    const copy = copyInput(input);
+    if (copy instanceof EntityError) return Promise.reject(copy);
+    return this.request({ type: "signal", id: this.nextRequestId++, entity: entityId, op: operation, input: copy });
   }
 
   call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R> {
-    return this.request({ type: "call", id: this.nextRequestId++, entity: entityId, op: operation, input });
+    const copy = copyInput(input);
+    if (copy instanceof EntityError) return Promise.reject(copy);
+    return this.request({ type: "call", id: this.nextRequestId++, entity: entityId, op: operation, input: copy });
   }
 
   async get<S = unknown>(entityId: string): Promise<S | null> {
@@ -286,5 +290,19 @@ export class DurableClientSession implements DurableClient {
     } else if (!this.live.fail(id, error)) {
       this.options.onError(error);
     }
+  }
+}
+
+/**
+ * The input as JSON has it now: a request is encoded later (and again when resent), so an object the
+ * caller changes after the call must not change what is sent. Primitives need no copy.
+ */
+function copyInput(input: unknown): unknown {
+  if (typeof input !== "object" || input === null) return input;
+  try {
+    const text = JSON.stringify(input);
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch (error) {
+    return new EntityError(ErrorCode.bad_request, `the input cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect, type DurableClient, type LiveStateInfo, type WebSocketLike } from "../../clients/index.js";
 import { openWebSocket } from "../../clients/web-socket.js";
 import type { Counter, Stats, StatsState } from "../../src/demo/app.js";
+import { defineEntity } from "../../src/runtime/index.js";
 import { freePort, startTestServer, tempDataDir, TRANSPORTS } from "./support/test-server.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -227,6 +228,29 @@ describe("client edge cases", () => {
       for (const request of bad) await expect(request).rejects.toMatchObject({ code: "bad_request" });
       await good;
       expect(await client.get("Counter/stall")).toBe(5);
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("sends an input object as it was when signal() or call() was called, not as the caller changed it later", async () => {
+    const Log = defineEntity("Log", { initialState: (): unknown[] => [], operations: { push: (ctx, value: unknown) => void ctx.state.push(value) } });
+    const server = await startTestServer("ws", { app: { Log } });
+    try {
+      const client = await connect(server.url);
+      const payload = { n: 0 };
+      const sent: Array<Promise<unknown>> = [];
+      for (let n = 1; n <= 3; n++) {
+        payload.n = n;
+        sent.push(n === 2 ? client.call("Log/reuse", "push", payload) : client.signal("Log/reuse", "push", payload));
+      }
+      payload.n = 99;
+      await Promise.all(sent);
+      expect(await client.get("Log/reuse")).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      await expect(client.signal("Log/reuse", "push", cyclic)).rejects.toMatchObject({ code: "bad_request", message: /cannot be encoded as JSON/ });
       await client.close();
     } finally {
       await server.stop();
