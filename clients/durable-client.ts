@@ -140,7 +140,10 @@ export class DurableClientSession implements DurableClient {
 
   subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S> {
     if (this.closed) throw new EntityError(ErrorCode.disconnected, "the client is closed");
-    return this.live.subscribe(entityId, listener);
+    const subscription = this.live.subscribe(entityId, listener);
+    // Like a request made while disconnected: its `ready` fails if no connection comes back in time.
+    if (!this.isConnected) this.armDisconnectTimer();
+    return subscription;
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@ import { connect, type DurableClient, type LiveStateInfo, type WebSocketLike } f
 import { openWebSocket } from "../../clients/web-socket.js";
 import type { Counter, Stats, StatsState } from "../../src/demo/app.js";
 import { defineEntity } from "../../src/runtime/index.js";
+import { TcpProxy } from "./support/tcp-proxy.js";
 import { freePort, startTestServer, tempDataDir, TRANSPORTS } from "./support/test-server.js";
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -251,6 +252,24 @@ describe("client edge cases", () => {
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
       await expect(client.signal("Log/reuse", "push", cyclic)).rejects.toMatchObject({ code: "bad_request", message: /cannot be encoded as JSON/ });
+      await client.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("fails the ready of a subscription made while disconnected after disconnectTimeoutMs, like a request", async () => {
+    const server = await startTestServer("ws");
+    const proxy = await TcpProxy.start(server.port);
+    try {
+      let dropped!: () => void;
+      const drop = new Promise<void>((resolve) => (dropped = resolve));
+      const client = await connect(proxy.url, { onError: () => {}, disconnectTimeoutMs: 300, onConnectionChange: (connected) => connected || dropped() });
+      await proxy.close();
+      await drop;
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the timer the drop armed has fired
+      const subscription = client.subscribe("Counter/offline", () => {});
+      await expect(subscription.ready).rejects.toMatchObject({ code: "disconnected" });
       await client.close();
     } finally {
       await server.stop();
