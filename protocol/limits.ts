@@ -10,6 +10,8 @@ export const CloseCode = {
   goingAway: 1001,
   protocolError: 1002,
   messageTooBig: 1009,
+  /** The server failed on something of its own while answering. */
+  internalError: 1011,
   /** The connection did not drain its outgoing buffer (live-state slow consumer past the hard cap). */
   slowConsumer: 4008,
   /** The connection sent more unanswered requests than `welcome.maxInflightRequests` allows. */

@@ -4,17 +4,20 @@ import {
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   decodeClientMessage,
-  encodeMessage,
   type ClientFrame,
   type ErrorFrame,
   type ServerFrame,
 } from "../../protocol/index.js";
 import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
-import type { Logger } from "../log.js";
+import { errorMessage, type Logger } from "../log.js";
 import type { SocketHandlers, TransportSocket } from "./transport.js";
 
 /** Largest number of frames the server puts in one outgoing message. */
 const MAX_FRAMES_PER_SENT_MESSAGE = 2000;
+/** Frames are packed into messages of about this size (counted in UTF-16 units); a larger frame goes alone. */
+const SENT_MESSAGE_BYTES = 1024 * 1024;
+/** How long unsent answers may stay over the cap before the connection is closed. */
+const OVER_CAP_GRACE_MS = 1000;
 
 /** Live-state subscriptions, as a connection uses them (the live-state hub implements it). */
 export interface SubscriptionService {
@@ -200,16 +203,61 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
       frames.unshift({ type: "ack", ids: this.acks });
       this.acks = [];
     }
-    for (let start = 0; start < frames.length; start += MAX_FRAMES_PER_SENT_MESSAGE) {
-      this.socket.send(encodeMessage(frames.slice(start, start + MAX_FRAMES_PER_SENT_MESSAGE)));
+    if (frames.length === 0) return;
+    try {
+      if (!this.sendPacked(frames)) return;
+    } catch (error) {
+      // Not expected (answers hold JSON values), but an answer that cannot be encoded must not take the process down.
+      this.context.log.error("could not encode answers; closing the connection", { error: errorMessage(error) });
+      return this.closeNow(CloseCode.internalError, "internal error");
     }
     this.closeIfNotReading();
   }
 
   /**
+   * Encodes frames one at a time and sends them in messages of about a MiB. Stops and closes the
+   * connection (4008) when what it would hold unsent passes four times the cap: a small request
+   * (hundreds of `get`s of a large entity) must not make the server build gigabytes of answers.
+   * Returns false when it closed the connection.
+   */
+  private sendPacked(frames: readonly object[]): boolean {
+    if (frames.length === 1) {
+      const text = JSON.stringify(frames[0]);
+      if (this.socket.bufferedAmount + text.length > 4 * this.context.maxBufferedBytes) return this.closeTooMuchUnsent();
+      this.socket.send(text);
+      return true;
+    }
+    const limit = 4 * this.context.maxBufferedBytes - this.socket.bufferedAmount;
+    let parts: string[] = [];
+    let partBytes = 0;
+    let total = 0;
+    for (const frame of frames) {
+      const text = JSON.stringify(frame);
+      total += text.length;
+      if (total > limit) return this.closeTooMuchUnsent();
+      if (parts.length > 0 && (partBytes + text.length > SENT_MESSAGE_BYTES || parts.length >= MAX_FRAMES_PER_SENT_MESSAGE)) {
+        this.socket.send(joinFrames(parts));
+        parts = [];
+        partBytes = 0;
+      }
+      parts.push(text);
+      partBytes += text.length;
+    }
+    this.socket.send(joinFrames(parts));
+    return true;
+  }
+
+  private closeTooMuchUnsent(): false {
+    this.context.log.warn("closing a connection whose answers would pass the unsent-bytes cap", { capBytes: 4 * this.context.maxBufferedBytes });
+    this.closeNow(CloseCode.slowConsumer, "slow consumer: the answers would exceed the server's buffer for this connection");
+    return false;
+  }
+
+  /**
    * A connection that does not read its answers is closed rather than buffered for: when its unsent
    * bytes stay over the cap for a second (a reading client drains a burst much faster), or reach four
-   * times the cap at once.
+   * times the cap at once. Once over the cap it is checked again a second later, even if nothing more
+   * is sent.
    */
   private closeIfNotReading(): void {
     const buffered = this.socket.bufferedAmount;
@@ -219,13 +267,27 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
       return;
     }
     const now = Date.now();
-    this.overCapSince ??= now;
-    if (buffered <= 4 * cap && now - this.overCapSince < 1000) return;
+    if (this.overCapSince === undefined) {
+      this.overCapSince = now;
+      setTimeout(() => this.closed || this.closeIfNotReading(), OVER_CAP_GRACE_MS + 10).unref();
+    }
+    if (buffered <= 4 * cap && now - this.overCapSince < OVER_CAP_GRACE_MS) return;
     this.context.log.warn("closing a connection that does not read", { bufferedBytes: buffered });
+    this.closeNow(CloseCode.slowConsumer, "slow consumer: answers are not being read");
+  }
+
+  private closeNow(code: number, reason: string): void {
     this.closing = true;
-    this.socket.close(CloseCode.slowConsumer, "slow consumer: answers are not being read");
+    this.outgoing = [];
+    this.acks = [];
+    this.socket.close(code, reason);
     this.onClose();
   }
+}
+
+/** One message from frames encoded one by one: a frame alone, or a JSON array of them. */
+function joinFrames(parts: readonly string[]): string {
+  return parts.length === 1 ? parts[0]! : `[${parts.join(",")}]`;
 }
 
 function errorFrame(id: number | undefined, code: ErrorFrame["code"], message: string): ErrorFrame {

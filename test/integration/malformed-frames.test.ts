@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connect } from "../../clients/index.js";
+import { Board } from "../fixtures/live-app.js";
 import { RawSocket } from "./support/raw-socket.js";
 import { startTestServer, TRANSPORTS } from "./support/test-server.js";
 
@@ -134,6 +135,25 @@ describe.each(TRANSPORTS)("a connection that sends but never reads, over %s", (t
       const other = await RawSocket.greeted(server.port);
       other.send({ type: "call", id: 1, entity: "Counter/fine", op: "add", input: 1 });
       expect((await other.waitFor((f) => f.type === "result")).value).toBe(1);
+      other.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe.each(TRANSPORTS)("a small request for huge answers over %s", (transport) => {
+  it("closes that connection with 4008 before building them (600 gets of a 1 MB entity in one message), and the server keeps serving", async () => {
+    const server = await startTestServer(transport, { app: { Board } });
+    try {
+      const asker = await RawSocket.greeted(server.port);
+      asker.send({ type: "call", id: 1, entity: "Board/big", op: "fill", input: 1_000_000 });
+      await asker.waitFor((frame) => frame.id === 1);
+      asker.send(Array.from({ length: 600 }, (_, i) => ({ type: "get", id: 10 + i, entity: "Board/big" })));
+      expect(await asker.waitForClose(30_000)).toBe(4008);
+      const other = await RawSocket.greeted(server.port);
+      other.send({ type: "call", id: 1, entity: "Board/small", op: "bump", input: 1 });
+      expect((await other.waitFor((frame) => frame.type === "result")).value).toBe(1);
       other.close();
     } finally {
       await server.stop();

@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../../src/log.js";
+import { ConnectionSession, type ConnectionContext } from "../../../src/server/connection-session.js";
+import type { TransportSocket } from "../../../src/server/transport.js";
+
+/** A socket whose unsent bytes the test sets, recording what is sent and how it is closed. */
+class ScriptedSocket implements TransportSocket {
+  bufferedAmount = 0;
+  readonly messages: string[] = [];
+  closedWith: number | undefined;
+
+  send(message: string | Uint8Array): void {
+    this.messages.push(typeof message === "string" ? message : Buffer.from(message).toString());
+  }
+
+  close(code: number): void {
+    this.closedWith ??= code;
+  }
+
+  get frames(): Array<Record<string, unknown>> {
+    return this.messages.flatMap((message) => {
+      const parsed = JSON.parse(message) as Record<string, unknown> | Array<Record<string, unknown>>;
+      return Array.isArray(parsed) ? parsed : [parsed];
+    });
+  }
+}
+
+function session(maxBufferedBytes: number): { session: ConnectionSession; socket: ScriptedSocket } {
+  const socket = new ScriptedSocket();
+  const context: ConnectionContext = {
+    runtime: undefined as never, // these tests only answer; nothing reaches the runtime
+    subscriptions: { subscribe: () => {}, unsubscribe: () => {}, drained: () => {}, closed: () => {} },
+    maxMessageBytes: 1024 * 1024,
+    maxBufferedBytes,
+    maxInflightRequests: 1000,
+    log: createLogger("silent"),
+  };
+  return { session: new ConnectionSession(socket, context), socket };
+}
+
+const nextJob = () => new Promise((resolve) => setImmediate(resolve));
+const state = (id: number, size: number) => ({ kind: "state" as const, entityId: "Blob/x", state: "x".repeat(size), version: 1 });
+
+describe("ConnectionSession answers", () => {
+  it("packs many small answers into few messages, in order", async () => {
+    const { session: s, socket } = session(16 * 1024 * 1024);
+    for (let id = 1; id <= 3000; id++) s.reply(id, { kind: "result", value: id });
+    await nextJob();
+    expect(socket.messages).toHaveLength(2); // at most 2,000 frames a message
+    expect(socket.frames.map((f) => f.id)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+  });
+
+  it("puts large answers in messages of about a MiB each", async () => {
+    const { session: s, socket } = session(16 * 1024 * 1024);
+    for (let id = 1; id <= 3; id++) s.reply(id, state(id, 600_000));
+    await nextJob();
+    expect(socket.messages).toHaveLength(3);
+    expect(socket.frames).toHaveLength(3);
+  });
+
+  it("stops building answers past four times the cap and closes with 4008, instead of encoding them all", async () => {
+    const { session: s, socket } = session(100_000);
+    for (let id = 1; id <= 500; id++) s.reply(id, state(id, 10_000)); // 5 MB of answers for a 400 kB cap
+    await nextJob();
+    expect(socket.closedWith).toBe(4008);
+    expect(socket.messages.join("").length).toBe(0); // nothing of the batch was sent
+    s.reply(501, { kind: "ack" });
+    await nextJob();
+    expect(socket.messages).toHaveLength(0); // a closed session sends nothing more
+  });
+
+  it("closes with 4008 when unsent answers stay over the cap for a second, even if nothing more is sent", async () => {
+    const { session: s, socket } = session(1000);
+    socket.bufferedAmount = 2000; // over the cap, under four times it: a burst the client may still read
+    s.reply(1, { kind: "ack" });
+    await nextJob();
+    expect(socket.closedWith).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(socket.closedWith).toBe(4008);
+  });
+
+  it("keeps a connection whose buffer drained within the second", async () => {
+    const { session: s, socket } = session(1000);
+    socket.bufferedAmount = 2000;
+    s.reply(1, { kind: "ack" });
+    await nextJob();
+    socket.bufferedAmount = 0;
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(socket.closedWith).toBeUndefined();
+  });
+});
