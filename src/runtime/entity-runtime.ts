@@ -1,5 +1,5 @@
 import { EntityError, ErrorCode, parseEntityId } from "../../protocol/index.js";
-import type { EntityStore, MailboxAddress, MailboxMessage, SignalMarkCursor } from "../storage/index.js";
+import type { EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, WriteBatch } from "../storage/index.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
 import type { EntityDefinition } from "./define-entity.js";
 import { EntityCache } from "./entity-cache.js";
@@ -43,8 +43,8 @@ export class EntityRuntime {
   private readonly dedupWindowMs: number;
   private readonly changeListeners = new Set<ChangeListener>();
   private ready: LoadedEntity[] = [];
-  /** Signal marks past the window, deleted at the start of the next tick's batch. */
-  private expiredMarks: Array<[entityId: string, clientId: string]> = [];
+  /** Deletes of signal marks and failures past the window, done at the start of the next tick's batch. */
+  private expired: Array<(batch: WriteBatch) => void> = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private tickScheduled = false;
@@ -98,11 +98,11 @@ export class EntityRuntime {
   }
 
   /**
-   * Deletes signal marks older than the de-duplication window (their clients' resends are no longer
-   * recognised anyway), in the next ticks' batches, before those ticks' own writes. A mark held newer
-   * in memory (its write may still be in flight) is kept. Reads a page of marks at a time and lets
-   * the event loop run between pages, so millions of marks never stall the server. Resolves with how
-   * many marks expired; a sweep already running is not started twice.
+   * Deletes signal marks and failures older than the de-duplication window (their clients' resends
+   * are no longer recognised anyway), in the next ticks' batches, before those ticks' own writes. A
+   * mark held newer in memory (its write may still be in flight) is kept. Reads a page at a time and
+   * lets the event loop run between pages, so millions of marks never stall the server. Resolves with
+   * how many expired; a sweep already running is not started twice.
    */
   async sweepSignalMarks(nowMs = Date.now()): Promise<number> {
     if (this.sweeping) return 0;
@@ -111,26 +111,44 @@ export class EntityRuntime {
       const cutoff = nowMs - this.dedupWindowMs;
       let swept = 0;
       for (const partition of this.store.localPartitions) {
-        let after: SignalMarkCursor | undefined;
-        do {
-          if (this.failed !== undefined || this.closing) return swept;
-          const page = this.store.readSignalMarks(partition, SWEEP_PAGE_SIZE, after);
-          for (const [entityId, clientId, mark] of page.marks) {
-            if (mark[1] >= cutoff) continue;
+        swept += await this.sweepPages(
+          (after) => this.store.readSignalMarks(partition, SWEEP_PAGE_SIZE, after),
+          ([entityId, clientId, mark]) => {
+            if (mark[1] >= cutoff) return false;
             const held = this.cache.get(entityId)?.marks.inMemory(clientId);
-            if (held && held[1] >= cutoff) continue;
-            this.expiredMarks.push([entityId, clientId]);
-            swept++;
-          }
-          if (this.expiredMarks.length > 0) this.scheduleTick();
-          after = page.next;
-          await new Promise((resolve) => setImmediate(resolve));
-        } while (after !== undefined);
+            if (held && held[1] >= cutoff) return false;
+            this.expired.push((batch) => batch.deleteSignalMark(entityId, clientId));
+            return true;
+          },
+        );
+        swept += await this.sweepPages(
+          (after) => this.store.readSignalFailures(partition, SWEEP_PAGE_SIZE, after),
+          ([entityId, clientId, seq, failure]) => {
+            if (failure[2] >= cutoff) return false;
+            this.expired.push((batch) => batch.deleteSignalFailure(entityId, clientId, seq));
+            return true;
+          },
+        );
       }
       return swept;
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /** Reads a scan one page per event-loop turn; returns how many entries `expire` took. */
+  private async sweepPages<T>(read: (after: PageCursor | undefined) => Page<T>, expire: (entry: T) => boolean): Promise<number> {
+    let swept = 0;
+    let after: PageCursor | undefined;
+    do {
+      if (this.failed !== undefined || this.closing) return swept;
+      const page = read(after);
+      for (const entry of page.entries) if (expire(entry)) swept++;
+      if (this.expired.length > 0) this.scheduleTick();
+      after = page.next;
+      await new Promise((resolve) => setImmediate(resolve));
+    } while (after !== undefined);
+    return swept;
   }
 
   /** Listens to durable changes (after each commit, in commit order). Returns an unsubscribe function. */
@@ -163,7 +181,10 @@ export class EntityRuntime {
     const name = parseEntityId(id)?.name;
     const definition = name === undefined ? undefined : this.registry.definition(name);
     if (definition === undefined) throw new EntityError(ErrorCode.unknown_entity, `no entity type for "${id}"`);
-    const marks = new SignalMarks((clientId) => this.store.readSignalMark(id, clientId), this.dedupWindowMs);
+    const marks = new SignalMarks(
+      { mark: (clientId) => this.store.readSignalMark(id, clientId), failure: (clientId, seq) => this.store.readSignalFailure(id, clientId, seq) },
+      this.dedupWindowMs,
+    );
     const entity = new LoadedEntity(id, definition, this.store.readEntity(id), marks);
     this.cache.touch(entity);
     return entity;
@@ -197,7 +218,7 @@ export class EntityRuntime {
   private commitTurns(entities: LoadedEntity[], taken: OperationRequest[][]): void {
     const nowMs = Date.now();
     const batch = this.store.newBatch();
-    for (const [entityId, clientId] of this.expiredMarks.splice(0)) batch.deleteSignalMark(entityId, clientId);
+    for (const remove of this.expired.splice(0)) remove(batch);
     const outcomes: Array<[OperationRequest, Outcome]> = [];
     const deliveries: Array<[MailboxAddress, MailboxMessage]> = [];
     const changes: EntityChange[] = [];
@@ -221,6 +242,7 @@ export class EntityRuntime {
         else batch.deleteEntity(entity.id);
       }
       for (const [clientId, mark] of entity.marks.takeChanged() ?? []) batch.putSignalMark(entity.id, clientId, mark);
+      for (const [clientId, seq, failure] of entity.marks.takeChangedFailures() ?? []) batch.putSignalFailure(entity.id, clientId, seq, failure);
       entity.pendingCommits++;
     }
 
@@ -243,8 +265,7 @@ export class EntityRuntime {
   ): void {
     for (const entity of entities) {
       entity.pendingCommits--;
-      // Every mark is on disk now: a hot entity signalled by many clients re-reads marks rather than hold them all.
-      if (entity.pendingCommits === 0 && entity.marks.size > MAX_MARKS_IN_MEMORY) entity.marks.clear();
+      if (entity.pendingCommits === 0) entity.marks.committed(MAX_MARKS_IN_MEMORY);
     }
     for (const [request, outcome] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
     if (changes.length > 0) {

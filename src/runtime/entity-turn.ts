@@ -39,12 +39,15 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
     if (request.sender) {
       const { clientId, seq } = request.sender;
       if (entity.marks.isDuplicate(clientId, seq, nowMs)) {
-        outcomes.push([request, ACK]); // a resend of a signal already applied
+        // A resend of a signal that ran already: answered as it was the first time.
+        const failure = entity.marks.failureOf(clientId, seq);
+        outcomes.push([request, failure === undefined ? ACK : { kind: "error", code: failure[0] as ErrorCode, message: failure[1] }]);
         continue;
       }
       entity.marks.record(clientId, seq, nowMs);
     }
     const outcome = runOperation(entity, request, registry, outgoing);
+    if (request.sender && outcome.kind === "error") entity.marks.recordFailure(request.sender.clientId, request.sender.seq, [outcome.code, outcome.message, nowMs]);
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
   }
   const stateChanged = !jsonEqual(previousState, entity.state);

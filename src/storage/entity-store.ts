@@ -1,6 +1,6 @@
 /**
  * The store's contract. The key space is split into a fixed number of partitions by a hash of the
- * entity id; each partition holds its entities' records, their signal marks (de-duplication) and its
+ * entity id; each partition holds its entities' records, their signal marks and failures (de-duplication) and its
  * own mailbox of messages between entities. Writes are collected in a WriteBatch and committed atomically; `commit` resolves only when
  * the batch is durable on disk (not merely committed), which is what the output gate waits for.
  */
@@ -15,13 +15,20 @@ export interface EntityRecord {
 /** The last signal number of one client applied to one entity, and when (ms): kept for de-duplication. */
 export type SignalMark = readonly [seq: number, atMs: number];
 
-/** Where a page of signal marks ended (opaque to callers). */
-export type SignalMarkCursor = { readonly brand: "SignalMarkCursor" };
+/**
+ * A signal that failed (its operation threw): the error it was answered with and when (ms). Kept for
+ * the de-duplication window, so that a resend of it is answered with the same error, not acked.
+ */
+export type SignalFailure = readonly [code: string, message: string, atMs: number];
 
-export interface SignalMarkPage {
-  readonly marks: Array<[entityId: string, clientId: string, mark: SignalMark]>;
-  /** Pass to the next read; undefined once the partition has no more marks. */
-  readonly next: SignalMarkCursor | undefined;
+/** Where a page of a scan ended (opaque to callers). */
+export type PageCursor = { readonly brand: "PageCursor" };
+
+/** Part of a scan of a partition, in key order. */
+export interface Page<T> {
+  readonly entries: T[];
+  /** Pass to the next read; undefined once the scan is complete. */
+  readonly next: PageCursor | undefined;
 }
 
 /** A signal between entities, kept in the target's partition mailbox until the target has applied it. */
@@ -47,6 +54,8 @@ export interface WriteBatch {
   deleteMessage(address: MailboxAddress): void;
   putSignalMark(entityId: string, clientId: string, mark: SignalMark): void;
   deleteSignalMark(entityId: string, clientId: string): void;
+  putSignalFailure(entityId: string, clientId: string, seq: number, failure: SignalFailure): void;
+  deleteSignalFailure(entityId: string, clientId: string, seq: number): void;
   readonly size: number;
 }
 
@@ -59,8 +68,12 @@ export interface EntityStore {
   readEntity(id: string): EntityRecord | undefined;
   /** The last signal of `clientId` applied to the entity, if one is stored. */
   readSignalMark(entityId: string, clientId: string): SignalMark | undefined;
-  /** Up to `limit` stored signal marks of a partition in key order, after the page that `after` ended. */
-  readSignalMarks(partition: number, limit: number, after?: SignalMarkCursor): SignalMarkPage;
+  /** Up to `limit` stored signal marks of a partition, after the page that `after` ended. */
+  readSignalMarks(partition: number, limit: number, after?: PageCursor): Page<[entityId: string, clientId: string, mark: SignalMark]>;
+  /** The stored failure of one client's signal `seq` to an entity, if it failed. */
+  readSignalFailure(entityId: string, clientId: string, seq: number): SignalFailure | undefined;
+  /** Up to `limit` stored signal failures of a partition, after the page that `after` ended. */
+  readSignalFailures(partition: number, limit: number, after?: PageCursor): Page<[entityId: string, clientId: string, seq: number, failure: SignalFailure]>;
   /** Every message waiting in a partition's mailbox, in the order it was appended. */
   readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]>;
   newBatch(): WriteBatch;

@@ -1,3 +1,3 @@
-export type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, SignalMark, SignalMarkCursor, SignalMarkPage, WriteBatch } from "./entity-store.js";
+export type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
 export { LmdbStore, type LmdbStoreOptions } from "./lmdb-store.js";
 export { partitionOf } from "./partition-hash.js";

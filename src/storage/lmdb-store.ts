@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, SignalMark, SignalMarkCursor, SignalMarkPage, WriteBatch } from "./entity-store.js";
+import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
 import { partitionOf } from "./partition-hash.js";
 
 export interface LmdbStoreOptions {
@@ -17,17 +17,21 @@ const FORMAT = 1;
 type Key =
   | [partition: number, kind: "e", id: string]
   | [partition: number, kind: "m", seq: number]
-  | [partition: number, kind: "s", id: string, clientKey: string];
+  | [partition: number, kind: "s", id: string, clientKey: string]
+  | [partition: number, kind: "f", id: string, clientKey: string, seq: number];
 type Write = { key: Key; value: string | undefined };
 /** A signal mark as stored: the mark, and the client id its key hashes. */
 type StoredMark = [seq: number, atMs: number, clientId: string];
+/** A signal failure as stored: the failure, and the client id its key hashes. */
+type StoredFailure = [code: string, message: string, atMs: number, clientId: string];
 
 /**
  * The LMDB implementation. Keys are `[partition, "e", entityId]` for entity records,
- * `[partition, "m", seq]` for mailbox messages and `[partition, "s", entityId, clientKey]` for signal
- * marks, where clientKey is a fixed-length hash of the client id (an entity id and a client id
- * together could pass LMDB's key size limit; the client id itself is kept in the value); values are JSON strings, encoded when a write is
- * added to a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
+ * `[partition, "m", seq]` for mailbox messages, `[partition, "s", entityId, clientKey]` for signal
+ * marks and `[partition, "f", entityId, clientKey, seq]` for failed signals, where clientKey is a
+ * fixed-length hash of the client id (an entity id and a client id together could pass LMDB's key
+ * size limit; the client id itself is kept in the value). Values are JSON strings, encoded when a
+ * write is added to a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
  */
 export class LmdbStore implements EntityStore {
   readonly partitionCount: number;
@@ -84,16 +88,38 @@ export class LmdbStore implements EntityStore {
     return [seq, atMs];
   }
 
-  readSignalMarks(partition: number, limit: number, after?: SignalMarkCursor): SignalMarkPage {
-    const marks: SignalMarkPage["marks"] = [];
-    let last: Key | undefined;
-    const start = after === undefined ? [partition, "s"] : (after as unknown as Key);
-    for (const { key, value } of this.db.getRange({ start, exclusiveStart: after !== undefined, end: [partition, "t"], limit })) {
+  readSignalMarks(partition: number, limit: number, after?: PageCursor): Page<[string, string, SignalMark]> {
+    return this.readPage(partition, "s", limit, after, (key, value) => {
       const [seq, atMs, clientId] = JSON.parse(value) as StoredMark;
-      marks.push([key[2] as string, clientId, [seq, atMs]]);
-      last = key;
+      return [key[2] as string, clientId, [seq, atMs]];
+    });
+  }
+
+  readSignalFailure(entityId: string, clientId: string, seq: number): SignalFailure | undefined {
+    const value = this.db.get(this.failureKey(entityId, clientId, seq));
+    if (value === undefined) return undefined;
+    const [code, message, atMs] = JSON.parse(value) as StoredFailure;
+    return [code, message, atMs];
+  }
+
+  readSignalFailures(partition: number, limit: number, after?: PageCursor): Page<[string, string, number, SignalFailure]> {
+    return this.readPage(partition, "f", limit, after, (key, value) => {
+      const [code, message, atMs, clientId] = JSON.parse(value) as StoredFailure;
+      return [key[2] as string, clientId, key[4] as number, [code, message, atMs]];
+    });
+  }
+
+  /** Up to `limit` entries of one kind in a partition, after the key a previous page ended at. */
+  private readPage<T>(partition: number, kind: "s" | "f", limit: number, after: PageCursor | undefined, read: (key: Key, value: string) => T): Page<T> {
+    const entries: T[] = [];
+    let last: Key | undefined;
+    const start = after === undefined ? [partition, kind] : (after as unknown as Key);
+    const end = [partition, String.fromCharCode(kind.charCodeAt(0) + 1)];
+    for (const { key, value } of this.db.getRange({ start, exclusiveStart: after !== undefined, end, limit })) {
+      entries.push(read(key as Key, value));
+      last = key as Key;
     }
-    return { marks, next: marks.length < limit ? undefined : (last as unknown as SignalMarkCursor) };
+    return { entries, next: entries.length < limit ? undefined : (last as unknown as PageCursor) };
   }
 
   /** @internal used by batches */
@@ -105,6 +131,12 @@ export class LmdbStore implements EntityStore {
       this.clientKeys.set(clientId, clientKey);
     }
     return [this.partitionOf(entityId), "s", entityId, clientKey];
+  }
+
+  /** @internal used by batches */
+  failureKey(entityId: string, clientId: string, seq: number): Key {
+    const [partition, , id, clientKey] = this.markKey(entityId, clientId) as [number, "s", string, string];
+    return [partition, "f", id, clientKey, seq];
   }
 
   *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {
@@ -188,5 +220,14 @@ class LmdbWriteBatch implements WriteBatch {
 
   deleteSignalMark(entityId: string, clientId: string): void {
     this.writes.push({ key: this.store.markKey(entityId, clientId), value: undefined });
+  }
+
+  putSignalFailure(entityId: string, clientId: string, seq: number, failure: SignalFailure): void {
+    const stored: StoredFailure = [failure[0], failure[1], failure[2], clientId];
+    this.writes.push({ key: this.store.failureKey(entityId, clientId, seq), value: JSON.stringify(stored) });
+  }
+
+  deleteSignalFailure(entityId: string, clientId: string, seq: number): void {
+    this.writes.push({ key: this.store.failureKey(entityId, clientId, seq), value: undefined });
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../clients/index.js";
 import type { Counter } from "../../src/demo/app.js";
+import { RawSocket } from "./support/raw-socket.js";
 import { startTestServer, TRANSPORTS } from "./support/test-server.js";
 
 describe.each(TRANSPORTS)("signals, calls and gets over %s", (transport) => {
@@ -31,6 +32,18 @@ describe.each(TRANSPORTS)("signals, calls and gets over %s", (transport) => {
     const totals = await Promise.all(expected.map((_, i) => reader.get<number>(`Counter/total-${i}`)));
     expect(totals).toEqual(expected);
     await Promise.all(clients.map((client) => client.close()));
+  });
+
+  it("answers a failed signal resent on a new connection with its failure, not an ack", async () => {
+    const first = await RawSocket.greeted(server.port, "resender");
+    first.send({ type: "signal", id: 1, entity: "Counter/resent", op: "add", input: "x" });
+    const failure = await first.waitFor((frame) => frame.id === 1);
+    expect(failure).toMatchObject({ type: "error", code: "operation_failed" });
+    first.close(); // as if its answer had been lost with the connection
+    const second = await RawSocket.greeted(server.port, "resender");
+    second.send({ type: "signal", id: 1, entity: "Counter/resent", op: "add", input: "x" });
+    expect(await second.waitFor((frame) => frame.id === 1)).toEqual(failure);
+    second.close();
   });
 
   it("runs signals from one sender to one entity in the order sent", async () => {

@@ -49,13 +49,39 @@ describe("signal de-duplication", () => {
     expect((await readState(runtime, "Counter/y")).state).toBe(2);
   });
 
-  it("counts a failed signal as applied: its resend is acked and not run again", async () => {
+  it("answers the resend of a failed signal with its failure, without running it again", async () => {
     harness = await RuntimeHarness.open([Counter]);
     const { runtime } = harness;
     const failed = await signal(runtime, "Counter/f", "add", 1, { clientId: "a", seq: 1 }).then(() => signal(runtime, "Counter/f", "nope", 1, { clientId: "a", seq: 2 }));
     expect(failed).toMatchObject({ kind: "error", code: "unknown_operation" });
-    expect(await signal(runtime, "Counter/f", "nope", 1, { clientId: "a", seq: 2 })).toEqual({ kind: "ack" });
+    expect(await signal(runtime, "Counter/f", "nope", 1, { clientId: "a", seq: 2 })).toEqual(failed);
+    expect(await signal(runtime, "Counter/f", "add", 1, { clientId: "a", seq: 1 })).toEqual({ kind: "ack" }); // the one before it succeeded
     expect(await readState(runtime, "Counter/f")).toEqual({ state: 1, version: 1 });
+  });
+
+  it("answers a failed signal's resend with its failure while its commit is in flight, and after a restart", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const first = signal(harness.runtime, "Counter/g", "nope", 1, { clientId: "b", seq: 1 });
+    await new Promise((resolve) => setImmediate(resolve)); // the first tick is built; its commit is not durable yet
+    const resend = signal(harness.runtime, "Counter/g", "nope", 1, { clientId: "b", seq: 1 });
+    const failure = await first;
+    expect(failure).toMatchObject({ kind: "error", code: "unknown_operation" });
+    expect(await resend).toEqual(failure);
+    await harness.restart();
+    expect(await signal(harness.runtime, "Counter/g", "nope", 1, { clientId: "b", seq: 1 })).toEqual(failure);
+    expect((await readState(harness.runtime, "Counter/g")).state).toBeNull();
+  });
+
+  it("forgets failures past the window with the sweep", async () => {
+    harness = await RuntimeHarness.open([Counter], { dedupWindowMs: 60_000 });
+    const { runtime } = harness;
+    expect(await signal(runtime, "Counter/h", "nope", 1, { clientId: "c", seq: 1 })).toMatchObject({ kind: "error" });
+    expect(await runtime.sweepSignalMarks(Date.now() + 120_000)).toBe(2); // the mark and the failure
+    await signal(runtime, "Counter/h", "add", 1, { clientId: "d", seq: 1 }); // the next tick carries the deletes
+    await harness.closeRuntimeAndStore();
+    const store = await harness.openStoreOnly();
+    expect(store.readSignalFailure("Counter/h", "c", 1)).toBeUndefined();
+    expect(store.readSignalMark("Counter/h", "c")).toBeUndefined();
   });
 
   it("remembers applied seqs across a restart", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type SignalMarkCursor } from "../../../src/storage/index.js";
+import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type PageCursor } from "../../../src/storage/index.js";
 import { TempStores } from "../support/temp-dir.js";
 
 const stores = new TempStores();
@@ -216,11 +216,11 @@ describe("LmdbStore signal mark pages", () => {
     await store.commit(batch);
     const pageSizes: number[] = [];
     const seen: string[] = [];
-    let after: SignalMarkCursor | undefined;
+    let after: PageCursor | undefined;
     do {
       const page = store.readSignalMarks(0, 7, after);
-      pageSizes.push(page.marks.length);
-      seen.push(...page.marks.map(([entityId, clientId]) => `${entityId} ${clientId}`));
+      pageSizes.push(page.entries.length);
+      seen.push(...page.entries.map(([entityId, clientId]) => `${entityId} ${clientId}`));
       after = page.next;
     } while (after !== undefined);
     expect(pageSizes).toEqual([7, 7, 7, 4]);
@@ -229,8 +229,37 @@ describe("LmdbStore signal mark pages", () => {
   });
 });
 
+describe("LmdbStore signal failures", () => {
+  it("stores, reads, pages through and deletes failures, apart from marks", async () => {
+    const store = await stores.openStore(stores.newDir(), 1);
+    const batch = store.newBatch();
+    batch.putSignalMark("Counter/a", "c1", [3, 1000]);
+    for (const seq of [1, 3, 2]) batch.putSignalFailure("Counter/a", "c1", seq, ["operation_failed", `boom ${seq}`, 1000 + seq]);
+    batch.putSignalFailure("Counter/b", "c/2", 7, ["unknown_operation", "no such op", 2000]);
+    await store.commit(batch);
+    expect(store.readSignalFailure("Counter/a", "c1", 3)).toEqual(["operation_failed", "boom 3", 1003]);
+    expect(store.readSignalFailure("Counter/a", "c1", 4)).toBeUndefined();
+    expect(store.readSignalFailure("Counter/a", "c2", 3)).toBeUndefined();
+    const first = store.readSignalFailures(0, 3);
+    const rest = store.readSignalFailures(0, 3, first.next);
+    expect([...first.entries, ...rest.entries].sort()).toEqual([
+      ["Counter/a", "c1", 1, ["operation_failed", "boom 1", 1001]],
+      ["Counter/a", "c1", 2, ["operation_failed", "boom 2", 1002]],
+      ["Counter/a", "c1", 3, ["operation_failed", "boom 3", 1003]],
+      ["Counter/b", "c/2", 7, ["unknown_operation", "no such op", 2000]],
+    ]);
+    expect(rest.next).toBeUndefined();
+    expect(allSignalMarks(store, 10)).toEqual([["Counter/a", "c1", [3, 1000]]]); // failures are not marks
+    const removal = store.newBatch();
+    removal.deleteSignalFailure("Counter/a", "c1", 2);
+    await store.commit(removal);
+    expect(store.readSignalFailure("Counter/a", "c1", 2)).toBeUndefined();
+    expect(store.readSignalFailure("Counter/a", "c1", 3)).toBeDefined();
+  });
+});
+
 describe("LmdbStore signal marks for the longest ids", () => {
-  it("stores a mark for the longest entity id and client id the protocol allows (LMDB keys are limited)", async () => {
+  it("stores a mark and a failure for the longest entity id and client id the protocol allows (LMDB keys are limited)", async () => {
     const store = await stores.openStore(stores.newDir());
     const entityId = `${"N".repeat(128)}/${"\u4e00".repeat(512)}`;
     const clientId = "\u4e00".repeat(200);
@@ -240,6 +269,10 @@ describe("LmdbStore signal marks for the longest ids", () => {
     await store.commit(batch);
     expect(store.readSignalMark(entityId, clientId)).toEqual([5, 1000]);
     expect(allSignalMarks(store, 100)).toEqual([[entityId, clientId, [5, 1000]]]);
+    const failure = store.newBatch();
+    failure.putSignalFailure(entityId, clientId, Number.MAX_SAFE_INTEGER, ["operation_failed", "boom", 1000]);
+    await store.commit(failure);
+    expect(store.readSignalFailure(entityId, clientId, Number.MAX_SAFE_INTEGER)).toEqual(["operation_failed", "boom", 1000]);
   });
 });
 
@@ -247,10 +280,10 @@ describe("LmdbStore signal marks for the longest ids", () => {
 function allSignalMarks(store: EntityStore, limit: number): Array<[string, string, SignalMark]> {
   const marks: Array<[string, string, SignalMark]> = [];
   for (const partition of store.localPartitions) {
-    let after: SignalMarkCursor | undefined;
+    let after: PageCursor | undefined;
     do {
       const page = store.readSignalMarks(partition, limit, after);
-      marks.push(...page.marks);
+      marks.push(...page.entries);
       after = page.next;
     } while (after !== undefined);
   }
