@@ -123,6 +123,24 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
     slow.close();
   });
 
+  it("answers every subscribe: one replaced or cancelled before its snapshot is read gets ack", async () => {
+    server = await startTestServer(transport, { app: liveApp });
+    const raw = await RawSocket.greeted(server.port);
+    raw.send([
+      { type: "subscribe", id: 1, entity: "Board/a" },
+      { type: "unsubscribe", id: 2, entity: "Board/a" },
+      { type: "subscribe", id: 3, entity: "Board/a" },
+      { type: "subscribe", id: 4, entity: "Board/b" },
+      { type: "subscribe", id: 5, entity: "Board/b" },
+    ]);
+    const acked = (await raw.waitFor((frame) => frame.type === "ack")).ids;
+    const snapshots = await Promise.all([3, 5].map((id) => raw.waitFor((frame) => frame.id === id)));
+    expect(acked).toEqual([1, 2, 4]);
+    expect(snapshots.map((frame) => frame.type)).toEqual(["snapshot", "snapshot"]);
+    expect(server.liveState.stats().subscriptions).toBe(2);
+    raw.close();
+  });
+
   it("closes a connection past the hard cap with 4008 (slow consumer)", async () => {
     server = await startTestServer(transport, { app: liveApp, liveState: { softBufferBytes: 16 * 1024, hardBufferBytes: 256 * 1024 } });
     const driver = await connect(server.url);

@@ -12,6 +12,8 @@ export interface Subscriber {
   awaitingSnapshot: boolean;
   /** The connection was not draining; it gets a fresh snapshot when it does. */
   stalled: boolean;
+  /** The subscribe request waiting for the snapshot read, if any (answered with `ack` if replaced or cancelled first). */
+  pendingRequest?: number;
 }
 
 /** One entity's live state: its subscribers, its last durable state and a bounded ring of encoded changes. */
@@ -20,14 +22,16 @@ export class EntityFeed {
   /** Last durable state and version seen, once known (from a read or a change). */
   state: unknown = null;
   version = -1;
-  /** Encoded changes by version, oldest first, at most `ringSize`. */
+  /** Encoded changes by version, oldest first, at most `ringSize` of them and `ringBytes` in all. */
   private readonly ring: Array<{ version: number; message: EncodedMessage }> = [];
+  private ringBytesHeld = 0;
   /** When the feed lost its last subscriber (it is kept a while for resubscribes), or undefined. */
   idleSince: number | undefined;
 
   constructor(
     readonly entityId: string,
     private readonly ringSize: number,
+    private readonly ringBytes = 1024 * 1024,
   ) {}
 
   get known(): boolean {
@@ -37,9 +41,12 @@ export class EntityFeed {
   /** Records a durable change; returns false when it is older than what the feed already has. */
   record(version: number, state: unknown, message: EncodedMessage): boolean {
     if (version <= this.version) return false;
-    if (this.ring.length > 0 && this.ring[this.ring.length - 1]!.version !== version - 1) this.ring.length = 0;
+    if (this.ring.length > 0 && this.ring[this.ring.length - 1]!.version !== version - 1) this.clearRing();
     this.ring.push({ version, message });
-    if (this.ring.length > this.ringSize) this.ring.shift();
+    this.ringBytesHeld += message.length;
+    while (this.ring.length > this.ringSize || (this.ringBytesHeld > this.ringBytes && this.ring.length > 0)) {
+      this.ringBytesHeld -= this.ring.shift()!.message.length;
+    }
     this.state = state;
     this.version = version;
     return true;
@@ -48,7 +55,7 @@ export class EntityFeed {
   /** Learns the state from a read, when the feed has nothing newer. */
   learn(version: number, state: unknown): void {
     if (version <= this.version) return;
-    this.ring.length = 0;
+    this.clearRing();
     this.state = state;
     this.version = version;
   }
@@ -60,5 +67,10 @@ export class EntityFeed {
     const first = this.ring[0];
     if (first === undefined || first.version > fromVersion + 1) return undefined;
     return this.ring.filter((entry) => entry.version > fromVersion).map((entry) => entry.message);
+  }
+
+  private clearRing(): void {
+    this.ring.length = 0;
+    this.ringBytesHeld = 0;
   }
 }

@@ -13,6 +13,8 @@ export interface LiveStateOptions {
   readonly hardBufferBytes?: number;
   /** How long a feed with no subscribers is kept for resubscribes (default 30 s). */
   readonly idleFeedMs?: number;
+  /** Most feeds without subscribers kept for resubscribes (default 10,000); past it the oldest go. */
+  readonly maxIdleFeeds?: number;
   /** Most entities one connection may subscribe to (default 10,000); more are refused with `overloaded`. */
   readonly maxSubscriptionsPerConnection?: number;
 }
@@ -24,11 +26,14 @@ export interface LiveStateOptions {
  */
 export class LiveStateHub implements SubscriptionService {
   private readonly feeds = new Map<string, EntityFeed>();
+  /** Feeds without subscribers, the longest idle first. */
+  private readonly idleFeeds = new Map<string, EntityFeed>();
   private readonly bySession = new Map<ConnectionSession, Set<string>>();
   private readonly ringSize: number;
   private readonly softBufferBytes: number;
   private readonly hardBufferBytes: number;
   private readonly idleFeedMs: number;
+  private readonly maxIdleFeeds: number;
   private readonly maxSubscriptionsPerConnection: number;
   private readonly stopListening: () => void;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -41,6 +46,7 @@ export class LiveStateHub implements SubscriptionService {
     this.softBufferBytes = options.softBufferBytes ?? 1024 * 1024;
     this.hardBufferBytes = options.hardBufferBytes ?? 16 * 1024 * 1024;
     this.idleFeedMs = options.idleFeedMs ?? 30_000;
+    this.maxIdleFeeds = options.maxIdleFeeds ?? 10_000;
     this.maxSubscriptionsPerConnection = options.maxSubscriptionsPerConnection ?? 10_000;
     this.stopListening = runtime.onChange((changes) => this.publish(changes));
     this.sweepTimer = setInterval(() => this.sweepIdleFeeds(), Math.max(1000, this.idleFeedMs / 2)).unref();
@@ -54,8 +60,10 @@ export class LiveStateHub implements SubscriptionService {
     }
     const feed = this.feedFor(entityId);
     const subscriber: Subscriber = { session, version: -1, awaitingSnapshot: true, stalled: false };
+    this.answerReplaced(feed.subscribers.get(session));
     feed.subscribers.set(session, subscriber);
     feed.idleSince = undefined;
+    this.idleFeeds.delete(entityId);
     let entities = this.bySession.get(session);
     if (!entities) this.bySession.set(session, (entities = new Set()));
     entities.add(entityId);
@@ -69,6 +77,7 @@ export class LiveStateHub implements SubscriptionService {
       return;
     }
     if (feed.known) return this.sendSnapshot(feed, subscriber, requestId);
+    subscriber.pendingRequest = requestId;
     this.runtime.submit({ kind: "read", entityId, op: "", requestId, replyTo: { deliver: (id, outcome) => this.snapshotRead(feed, subscriber, id, outcome) } });
   }
 
@@ -145,7 +154,9 @@ export class LiveStateHub implements SubscriptionService {
 
   private snapshotRead(feed: EntityFeed, subscriber: Subscriber, requestId: number, outcome: Outcome): void {
     if (outcome.kind === "state") feed.learn(outcome.version, outcome.state);
-    if (!subscriber.awaitingSnapshot || feed.subscribers.get(subscriber.session) !== subscriber) return;
+    if (subscriber.pendingRequest !== requestId || feed.subscribers.get(subscriber.session) !== subscriber) return;
+    subscriber.pendingRequest = undefined;
+    if (!subscriber.awaitingSnapshot) return;
     if (outcome.kind === "state") return this.sendSnapshot(feed, subscriber, requestId);
     this.remove(subscriber.session, feed.entityId);
     subscriber.session.reply(requestId, outcome);
@@ -158,6 +169,13 @@ export class LiveStateHub implements SubscriptionService {
     subscriber.version = feed.version;
     const frame: SnapshotFrame = { type: "snapshot", entity: feed.entityId, state: feed.state, version: feed.version };
     subscriber.session.sendEncoded(encodeMessage([requestId === undefined ? frame : { ...frame, id: requestId }]));
+  }
+
+  /** A subscribe still waiting for its snapshot read is answered `ack` when it is replaced or cancelled. */
+  private answerReplaced(subscriber: Subscriber | undefined): void {
+    if (subscriber?.pendingRequest === undefined) return;
+    subscriber.session.reply(subscriber.pendingRequest, { kind: "ack" });
+    subscriber.pendingRequest = undefined;
   }
 
   private dropSlowConsumer(session: ConnectionSession): void {
@@ -176,14 +194,24 @@ export class LiveStateHub implements SubscriptionService {
     this.bySession.get(session)?.delete(entityId);
     const feed = this.feeds.get(entityId);
     if (!feed) return;
+    this.answerReplaced(feed.subscribers.get(session));
     feed.subscribers.delete(session);
-    if (feed.subscribers.size === 0) feed.idleSince = Date.now();
+    if (feed.subscribers.size > 0) return;
+    feed.idleSince = Date.now();
+    this.idleFeeds.set(entityId, feed);
+    if (this.idleFeeds.size > this.maxIdleFeeds) this.dropIdleFeed(this.idleFeeds.keys().next().value!);
   }
 
   private sweepIdleFeeds(): void {
     const now = Date.now();
-    for (const [entityId, feed] of this.feeds) {
-      if (feed.idleSince !== undefined && now - feed.idleSince >= this.idleFeedMs) this.feeds.delete(entityId);
+    for (const [entityId, feed] of this.idleFeeds) {
+      if (now - feed.idleSince! < this.idleFeedMs) break; // the rest went idle later
+      this.dropIdleFeed(entityId);
     }
+  }
+
+  private dropIdleFeed(entityId: string): void {
+    this.idleFeeds.delete(entityId);
+    this.feeds.delete(entityId);
   }
 }

@@ -81,4 +81,14 @@ describe("EntityFeed.record and learn", () => {
     expect(feed.changesSince(5)).toEqual([]);
     expect(feed.changesSince(2)).toBeUndefined();
   });
+
+  it("keeps at most ringBytes of changes: older ones go first, and one larger than that is not kept", () => {
+    const feed = new EntityFeed("Doc/x", 64, 30);
+    for (const version of range(1, 5)) feed.record(version, { v: version }, "x".repeat(10) + version); // 11 bytes each
+    expect(feed.changesSince(3)).toEqual(["x".repeat(10) + 4, "x".repeat(10) + 5]); // two fit in 30 bytes
+    expect(feed.changesSince(2)).toBeUndefined();
+    feed.record(6, { v: 6 }, "y".repeat(40));
+    expect(feed.changesSince(5)).toBeUndefined(); // a snapshot instead
+    expect(feed.version).toBe(6);
+  });
 });

@@ -51,4 +51,18 @@ describe("LiveStateHub", () => {
     ]);
     expect(versionsOf(b.frames)).toEqual([[7, 1]]);
   });
+
+  it("keeps at most maxIdleFeeds feeds without subscribers: subscribe/unsubscribe churn does not pile them up", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    hub = new LiveStateHub(harness.runtime, { maxIdleFeeds: 100 });
+    const session = recordingSession();
+    const active = recordingSession();
+    hub.subscribe(active, 1, "Counter/kept", undefined);
+    for (let i = 0; i < 1_000; i++) {
+      hub.subscribe(session, 2 * i, `Counter/churn-${i}`, undefined);
+      hub.unsubscribe(session, 2 * i + 1, `Counter/churn-${i}`);
+    }
+    expect(hub.stats()).toMatchObject({ feeds: 101, subscriptions: 1 });
+    await harness.runtime.close(); // the snapshot reads still answer (or are ignored) without error
+  });
 });
