@@ -142,15 +142,18 @@ describe.each(TRANSPORTS)("live state over %s", (transport) => {
   });
 
   it("closes a connection past the hard cap with 4008 (slow consumer)", async () => {
-    server = await startTestServer(transport, { app: liveApp, liveState: { softBufferBytes: 16 * 1024, hardBufferBytes: 256 * 1024 } });
+    // soft = hard: a subscriber over the limit is closed rather than stalled (a stalled one no longer grows its buffer)
+    server = await startTestServer(transport, { app: liveApp, liveState: { softBufferBytes: 256 * 1024, hardBufferBytes: 256 * 1024 } });
     const driver = await connect(server.url);
     clients.push(driver);
-    const ENTITIES = 300;
-    await Promise.all(Array.from({ length: ENTITIES }, (_, i) => driver.call(`Board/big-${i}`, "fill", 64 * 1024)));
+    await driver.call("Board/huge", "fill", 1_000_000);
     const slow = await RawSocket.greeted(server.port);
+    slow.send({ type: "subscribe", id: 1, entity: "Board/huge" });
+    await slow.waitFor((frame) => frame.id === 1);
     slow.socket.pause();
-    for (let i = 0; i < ENTITIES; i++) slow.send({ type: "subscribe", id: i + 1, entity: `Board/big-${i}` });
-    await until(() => server!.liveState.stats().subscriptions === 0);
+    // each change is about 1 MB: once the kernel's buffers are full, the server's buffer passes the cap
+    for (let i = 0; i < 60 && server.liveState.stats().subscriptions > 0; i++) await driver.call("Board/huge", "fill", 1_000_000);
+    expect(server.liveState.stats().subscriptions).toBe(0);
     slow.socket.resume();
     expect(await slow.waitForClose(30_000)).toBe(4008);
     // the server still serves everyone else

@@ -14,6 +14,8 @@ export interface Subscriber {
   stalled: boolean;
   /** The subscribe request waiting for the snapshot read, if any (answered with `ack` if replaced or cancelled first). */
   pendingRequest?: number;
+  /** The subscribe request whose snapshot waits for the connection to drain, if any. */
+  deferredRequest?: number;
 }
 
 /** One entity's live state: its subscribers, its last durable state and a bounded ring of encoded changes. */

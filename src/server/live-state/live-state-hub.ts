@@ -162,20 +162,33 @@ export class LiveStateHub implements SubscriptionService {
     subscriber.session.reply(requestId, outcome);
   }
 
+  /**
+   * Sends the feed's state now, or, when the connection is over the soft limit (many snapshots at
+   * once), marks the subscriber stalled so that it gets the then-current state when it drains.
+   */
   private sendSnapshot(feed: EntityFeed, subscriber: Subscriber, requestId: number | undefined): void {
-    if (subscriber.session.socket.bufferedAmount > this.hardBufferBytes) return this.dropSlowConsumer(subscriber.session);
+    const buffered = subscriber.session.socket.bufferedAmount;
+    if (buffered > this.hardBufferBytes) return this.dropSlowConsumer(subscriber.session);
+    if (buffered > this.softBufferBytes) {
+      subscriber.stalled = true;
+      subscriber.deferredRequest ??= requestId;
+      return;
+    }
+    const id = requestId ?? subscriber.deferredRequest;
     subscriber.awaitingSnapshot = false;
     subscriber.stalled = false;
+    subscriber.deferredRequest = undefined;
     subscriber.version = feed.version;
     const frame: SnapshotFrame = { type: "snapshot", entity: feed.entityId, state: feed.state, version: feed.version };
-    subscriber.session.sendEncoded(encodeMessage([requestId === undefined ? frame : { ...frame, id: requestId }]));
+    subscriber.session.sendEncoded(encodeMessage([id === undefined ? frame : { ...frame, id }]));
   }
 
-  /** A subscribe still waiting for its snapshot read is answered `ack` when it is replaced or cancelled. */
+  /** A subscribe still waiting for its snapshot (read or drain) is answered `ack` when it is replaced or cancelled. */
   private answerReplaced(subscriber: Subscriber | undefined): void {
-    if (subscriber?.pendingRequest === undefined) return;
-    subscriber.session.reply(subscriber.pendingRequest, { kind: "ack" });
-    subscriber.pendingRequest = undefined;
+    const requestId = subscriber?.pendingRequest ?? subscriber?.deferredRequest;
+    if (requestId === undefined) return;
+    subscriber!.pendingRequest = subscriber!.deferredRequest = undefined;
+    subscriber!.session.reply(requestId, { kind: "ack" });
   }
 
   private dropSlowConsumer(session: ConnectionSession): void {

@@ -65,4 +65,26 @@ describe("LiveStateHub", () => {
     expect(hub.stats()).toMatchObject({ feeds: 101, subscriptions: 1 });
     await harness.runtime.close(); // the snapshot reads still answer (or are ignored) without error
   });
+
+  it("holds snapshots while the connection is over the soft limit and sends them, with their request ids, when it drains", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    hub = new LiveStateHub(harness.runtime, { softBufferBytes: 1000 });
+    const session = recordingSession();
+    const socket = session.socket as { bufferedAmount: number };
+    socket.bufferedAmount = 5000; // a burst of large snapshots is still being written
+    for (let i = 1; i <= 3; i++) hub.subscribe(session, i, `Counter/s${i}`, undefined);
+    hub.subscribe(session, 4, "Counter/s4", undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the snapshot reads are answered
+    hub.unsubscribe(session, 5, "Counter/s4");
+    expect(session.frames.filter((f) => f.type === "snapshot")).toEqual([]);
+    socket.bufferedAmount = 0;
+    hub.drained(session);
+    expect(session.frames.filter((f) => f.type === "snapshot").map((f) => [f.entity, f.id])).toEqual([
+      ["Counter/s1", 1],
+      ["Counter/s2", 2],
+      ["Counter/s3", 3],
+    ]);
+    expect(session.frames.filter((f) => "reply" in f).map((f) => f.reply)).toEqual([4, 5]); // cancelled before its snapshot: ack
+    await harness.runtime.close();
+  });
 });
