@@ -48,7 +48,12 @@ export function messageText(data: unknown): string | undefined {
  * is kept, with `/ws` added when it has no path.
  */
 export function toWebSocketUrl(url: string): string {
-  const parsed = new URL(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`cannot connect to "${url}": it is not a URL (for example http://127.0.0.1:7071)`);
+  }
   if (parsed.protocol === "http:") parsed.protocol = "ws:";
   else if (parsed.protocol === "https:") parsed.protocol = "wss:";
   else if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {

@@ -1,10 +1,11 @@
 import { connect } from "../../clients/index.js";
-import { stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
+import { rejectUnknownOptions, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
 const DEFAULT_URL = "http://127.0.0.1:7071";
 
 /** `signal`, `call` and `get`: one request to a running server, printed as JSON. */
 export async function clientCommand(command: "signal" | "call" | "get", args: ParsedArgs): Promise<void> {
+  rejectUnknownOptions(args, command, ["url"]);
   const [, entity, op, inputText, ...extra] = args.positionals;
   const usage = command === "get" ? "get Name/key" : `${command} Name/key operation [json-input]`;
   if (entity === undefined || (command !== "get" && op === undefined) || extra.length > 0 || (command === "get" && op !== undefined)) {

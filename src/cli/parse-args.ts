@@ -36,6 +36,15 @@ export function parseArgs(argv: readonly string[], flags: ReadonlySet<string> = 
 /** A CLI mistake: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
+/** Refuses options the command does not take (a typo would otherwise be ignored silently). */
+export function rejectUnknownOptions(args: ParsedArgs, command: string, known: readonly string[]): void {
+  for (const name of Object.keys(args.options)) {
+    if (name === "help" || known.includes(name)) continue;
+    const takes = known.length > 0 ? `${command} takes ${known.map((k) => `--${k}`).join(", ")}` : `${command} takes no options`;
+    throw new UsageError(`unknown option --${name}; ${takes} (an input that starts with -- goes after a lone --)`);
+  }
+}
+
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.options[name];
   if (value === true) throw new UsageError(`--${name} needs a value`);

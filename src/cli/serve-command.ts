@@ -4,10 +4,11 @@ import { startServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
 import { loadApp } from "./load-app.js";
-import { integerOption, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
+import { integerOption, rejectUnknownOptions, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities"]);
   const appFile = stringOption(args, "app");
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);

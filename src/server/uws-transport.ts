@@ -5,6 +5,8 @@ import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpResponse, type Transport, type T
 type UwsModule = typeof Uws;
 type SocketData = { handlers?: SocketHandlers; closed?: boolean };
 
+/** uWebSockets.js's LIBUS_LISTEN_EXCLUSIVE_PORT (its typings lack the host + options form of `listen`). */
+const LISTEN_EXCLUSIVE_PORT = 1;
 /** What uWebSockets.js's `send` returns when the message was written out at once. */
 const SENT = 1;
 
@@ -67,8 +69,10 @@ export class UwsTransport implements Transport {
     });
     app.any("/*", (res, req) => serveHttp(res, req, options));
     return new Promise<number>((resolve, reject) => {
-      app.listen(options.host, options.port, (token) => {
-        if (!token) return reject(new Error(`could not listen on ${options.host}:${options.port} (is the port in use?)`));
+      // Exclusive: without it uWebSockets.js sets SO_REUSEPORT, and a second server on the port would share its connections.
+      const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (token: Uws.us_listen_socket | false) => void) => void;
+      listen.call(app, options.host, options.port, LISTEN_EXCLUSIVE_PORT, (token) => {
+        if (!token) return reject(new Error(`could not listen on ${options.host}:${options.port} (is the port in use, or the host not an address of this machine?)`));
         this.listenSocket = token;
         resolve(this.uws.us_socket_local_port(token as unknown as Uws.us_socket));
       });

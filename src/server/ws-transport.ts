@@ -12,14 +12,18 @@ export class WsTransport implements Transport {
 
   async listen(options: TransportOptions): Promise<number> {
     const server = createServer((req, res) => void serveHttp(req, res, options.onHttp));
-    const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
-    wss.on("connection", (socket: WebSocket) => attach(socket, options));
-    this.server = server;
-    this.wss = wss;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port, options.host, () => resolve());
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw new Error(`could not listen on ${options.host}:${options.port} (${error.code ?? error.message})`);
     });
+    // Attached once listening: ws re-emits the server's errors, and a failed listen must not become an unhandled 'error'.
+    const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+    wss.on("connection", (socket: WebSocket) => attach(socket, options));
+    wss.on("error", () => {});
+    this.server = server;
+    this.wss = wss;
     const address = server.address();
     return typeof address === "object" && address ? address.port : options.port;
   }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
+import { DataDirLock } from "./data-dir-lock.js";
 import { partitionOf } from "./partition-hash.js";
 
 export interface LmdbStoreOptions {
@@ -44,6 +45,7 @@ export class LmdbStore implements EntityStore {
     private readonly root: RootDatabase,
     private readonly db: Database<string, Key>,
     partitionCount: number,
+    private readonly lock: DataDirLock,
   ) {
     this.partitionCount = partitionCount;
     this.localPartitions = Array.from({ length: partitionCount }, (_, i) => i);
@@ -52,24 +54,39 @@ export class LmdbStore implements EntityStore {
 
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
     mkdirSync(options.path, { recursive: true });
-    const root = open({ path: options.path, encoding: "string" });
-    const meta = root.openDB<string, string>({ name: "meta", encoding: "string" });
-    const db = root.openDB<string, Key>({ name: "partitions", encoding: "string" });
-    const stored = meta.get("layout");
-    let partitionCount: number;
-    if (stored === undefined) {
-      partitionCount = options.partitionCount ?? DEFAULT_PARTITIONS;
-      if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > MAX_PARTITIONS) {
-        throw new RangeError(`partition count must be a whole number from 1 to ${MAX_PARTITIONS}, got ${partitionCount}`);
-      }
-      await meta.put("layout", JSON.stringify({ format: FORMAT, partitions: partitionCount }));
-      await root.flushed;
-    } else {
-      const layout = JSON.parse(stored) as { format: number; partitions: number };
-      if (layout.format !== FORMAT) throw new Error(`data directory ${options.path} has storage format ${layout.format}; this build reads ${FORMAT}`);
-      partitionCount = layout.partitions;
+    const lock = DataDirLock.acquire(options.path);
+    try {
+      return await LmdbStore.openLocked(options, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
     }
-    return new LmdbStore(root, db, partitionCount);
+  }
+
+  private static async openLocked(options: LmdbStoreOptions, lock: DataDirLock): Promise<LmdbStore> {
+    const root = open({ path: options.path, encoding: "string" });
+    try {
+      const meta = root.openDB<string, string>({ name: "meta", encoding: "string" });
+      const db = root.openDB<string, Key>({ name: "partitions", encoding: "string" });
+      const stored = meta.get("layout");
+      let partitionCount: number;
+      if (stored === undefined) {
+        partitionCount = options.partitionCount ?? DEFAULT_PARTITIONS;
+        if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > MAX_PARTITIONS) {
+          throw new RangeError(`partition count must be a whole number from 1 to ${MAX_PARTITIONS}, got ${partitionCount}`);
+        }
+        await meta.put("layout", JSON.stringify({ format: FORMAT, partitions: partitionCount }));
+        await root.flushed;
+      } else {
+        const layout = JSON.parse(stored) as { format: number; partitions: number };
+        if (layout.format !== FORMAT) throw new Error(`data directory ${options.path} has storage format ${layout.format}; this build reads ${FORMAT}`);
+        partitionCount = layout.partitions;
+      }
+      return new LmdbStore(root, db, partitionCount, lock);
+    } catch (error) {
+      await root.close();
+      throw error;
+    }
   }
 
   partitionOf(id: string): number {
@@ -175,6 +192,7 @@ export class LmdbStore implements EntityStore {
   async close(): Promise<void> {
     await this.root.flushed;
     await this.root.close();
+    this.lock.release();
   }
 
   private lastMailboxSeq(partition: number): number {

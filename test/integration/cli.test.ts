@@ -31,6 +31,7 @@ describe("the durable-entities command", () => {
   });
 
   it("prints one clear line and exits non-zero on errors", async () => {
+    const other = tempDataDir();
     const cases: Array<[string[], RegExp]> = [
       [["call", "Counter/alice", "fly", "--url", url], /^error: unknown_operation: .*"fly"/],
       [["call", "Planet/earth", "spin", "--url", url], /^error: unknown_entity: /],
@@ -40,6 +41,13 @@ describe("the durable-entities command", () => {
       [["launch"], /^error: unknown command "launch"/],
       [["serve", "--port", "99999"], /^error: --port must be/],
       [["serve", "--app", "/nonexistent/app.ts"], /^error: app file .* does not exist/],
+      [["call", "Counter/alice", "get", "--url", url, "--urll", "x"], /^error: unknown option --urll; call takes --url/],
+      [["call", "Counter/alice", "add", "--5", "--url", url], /^error: unknown option --5/],
+      [["serve", "--prot", "7000"], /^error: unknown option --prot; serve takes /],
+      [["get", "Counter/alice", "--url", "notaurl"], /^error: cannot connect to "notaurl": it is not a URL/],
+      [["serve", "--transport", "ws", "--port", new URL(url).port, "--data", other.path], /^error: could not listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/],
+      [["serve", "--transport", "uws", "--port", new URL(url).port, "--data", other.path], /^error: could not listen on 127\.0\.0\.1:\d+ \(is the port in use/],
+      [["serve", "--port", "0", "--data", dir.path], /^error: data directory .* is in use by process \d+/],
     ];
     for (const [args, pattern] of cases) {
       const result = await runCliToEnd(args);
@@ -47,6 +55,7 @@ describe("the durable-entities command", () => {
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
       expect(result.stderr).toMatch(pattern);
     }
+    other.cleanup();
   });
 
   it("reports an unreachable server", async () => {

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type PageCursor } from "../../../src/storage/index.js";
 import { TempStores } from "../support/temp-dir.js";
@@ -205,6 +207,19 @@ describe("LmdbStore signal marks", () => {
     await store.commit(removal);
     expect(store.readSignalMark("Counter/a", "c1")).toBeUndefined();
     expect([...store.readMailbox(store.partitionOf("Counter/a"))]).toEqual([]);
+  });
+});
+
+describe("LmdbStore data directory lock", () => {
+  it("refuses a data directory another running process holds, and takes over one left by a process that is gone", async () => {
+    const dir = stores.newDir();
+    writeFileSync(join(dir, "server.pid"), String(process.ppid)); // a live process that is not this one
+    await expect(stores.openStore(dir)).rejects.toThrow(/is in use by process \d+/);
+    writeFileSync(join(dir, "server.pid"), "999999999"); // no such process
+    const store = await stores.openStore(dir);
+    expect(readFileSync(join(dir, "server.pid"), "utf8")).toBe(String(process.pid));
+    await store.close();
+    expect(existsSync(join(dir, "server.pid"))).toBe(false);
   });
 });
 
