@@ -24,6 +24,8 @@ export const ErrorCode = {
   shutting_down: "shutting_down",
   /** The subscriber could not keep up and was disconnected. */
   slow_consumer: "slow_consumer",
+  /** HTTP only: nothing is served at that path. */
+  not_found: "not_found",
   /** Something failed inside the server; details are in its log, not on the wire. */
   internal: "internal",
 } as const;

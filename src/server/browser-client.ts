@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ErrorCode } from "../../protocol/index.js";
 import { json } from "./http-routes.js";
 import type { HttpHandler } from "./transport.js";
 
@@ -26,7 +27,7 @@ export function browserClientRoute(): HttpHandler {
       return { status: 200, headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }, body: await cached };
     } catch {
       cached = undefined;
-      return json(404, { code: "not_found", message: "the browser client is not built; run npm run build" });
+      return json(404, { code: ErrorCode.not_found, message: "the browser client is not built; run npm run build" });
     }
   };
 }

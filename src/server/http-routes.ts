@@ -1,3 +1,4 @@
+import { ErrorCode } from "../../protocol/index.js";
 import type { HttpHandler, HttpResponse } from "./transport.js";
 
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
@@ -15,6 +16,6 @@ export function routeHttp(routes: Record<string, HttpHandler>): HttpHandler {
     if (route) return route(request);
     const known = Object.keys(routes).some((key) => key.endsWith(` ${request.path}`));
     if (known) return json(405, { code: "bad_request", message: `${request.method} is not allowed on ${request.path}` });
-    return json(404, { code: "not_found", message: `nothing at ${request.path}; the WebSocket endpoint is /ws` });
+    return json(404, { code: ErrorCode.not_found, message: `nothing at ${request.path}; the WebSocket endpoint is /ws` });
   };
 }

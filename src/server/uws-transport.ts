@@ -134,7 +134,8 @@ function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: Transpo
     res.cork(() => {
       res.writeStatus(STATUS_TEXT[response.status] ?? String(response.status));
       for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
-      res.end(response.body);
+      if (method === "HEAD") res.end(); // headers only (endWithoutBody leaves this uWS build expecting the body)
+      else res.end(response.body);
     });
   };
   const handle = () =>
