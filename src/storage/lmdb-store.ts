@@ -176,7 +176,8 @@ export class LmdbStore implements EntityStore {
   async commit(batch: WriteBatch): Promise<void> {
     const writes = (batch as LmdbWriteBatch).writes;
     if (writes.length === 0) return this.durable();
-    await this.db.transaction(() => {
+    // A child transaction: if a write throws, none of the batch is committed (a plain one would keep the writes before it).
+    await this.db.childTransaction(() => {
       for (const { key, value } of writes) {
         if (value === undefined) void this.db.remove(key);
         else void this.db.put(key, value);

@@ -210,6 +210,25 @@ describe("LmdbStore signal marks", () => {
   });
 });
 
+describe("LmdbStore commit", () => {
+  it("commits nothing of a batch when one of its writes fails (all or nothing)", async () => {
+    const dir = stores.newDir();
+    const store = await stores.openStore(dir);
+    const batch = store.newBatch();
+    batch.putEntity("Counter/ok", { version: 1, state: 1 });
+    batch.putEntity(`Counter/${"k".repeat(4000)}`, { version: 1, state: 2 }); // past LMDB's key size limit
+    await expect(store.commit(batch)).rejects.toThrow();
+    expect(store.readEntity("Counter/ok")).toBeUndefined();
+    const next = store.newBatch();
+    next.putEntity("Counter/after", { version: 1, state: 3 });
+    await store.commit(next);
+    await store.close();
+    const reopened = await stores.openStore(dir);
+    expect(reopened.readEntity("Counter/ok")).toBeUndefined();
+    expect(reopened.readEntity("Counter/after")).toEqual({ version: 1, state: 3 });
+  });
+});
+
 describe("LmdbStore data directory lock", () => {
   it("refuses a data directory another running process holds, and takes over one left by a process that is gone", async () => {
     const dir = stores.newDir();
