@@ -48,6 +48,8 @@ export class EntityRuntime {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private tickScheduled = false;
+  /** Ticks built so far; the output gate releases them in this order. */
+  private ticks = 0;
   private gate: Promise<void> = Promise.resolve();
   private failed: unknown;
   private closing = false;
@@ -70,8 +72,10 @@ export class EntityRuntime {
       }
     }
     if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
-    void this.sweepSignalMarks();
-    this.sweepTimer = setInterval(() => void this.sweepSignalMarks(), SWEEP_INTERVAL_MS).unref();
+    const sweep = () =>
+      this.sweepSignalMarks().catch((error: unknown) => this.log.error("sweeping old signal marks failed", { error: errorMessage(error) }));
+    void sweep();
+    this.sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
   }
 
   /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
@@ -146,7 +150,7 @@ export class EntityRuntime {
       for (const entry of page.entries) if (expire(entry)) swept++;
       if (this.expired.length > 0) this.scheduleTick();
       after = page.next;
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve)); // the runtime may be closing when this resumes: checked above
     } while (after !== undefined);
     return swept;
   }
@@ -217,6 +221,7 @@ export class EntityRuntime {
   /** One tick: a turn for every entity with work, all written in one batch, released after the flush. */
   private commitTurns(entities: LoadedEntity[], taken: OperationRequest[][]): void {
     const nowMs = Date.now();
+    const tick = ++this.ticks;
     const batch = this.store.newBatch();
     for (const remove of this.expired.splice(0)) remove(batch);
     const outcomes: Array<[OperationRequest, Outcome]> = [];
@@ -241,8 +246,8 @@ export class EntityRuntime {
         if (record) batch.putEntity(entity.id, record);
         else batch.deleteEntity(entity.id);
       }
-      for (const [clientId, mark] of entity.marks.takeChanged() ?? []) batch.putSignalMark(entity.id, clientId, mark);
-      for (const [clientId, seq, failure] of entity.marks.takeChangedFailures() ?? []) batch.putSignalFailure(entity.id, clientId, seq, failure);
+      for (const [clientId, mark] of entity.marks.takeChanged(tick) ?? []) batch.putSignalMark(entity.id, clientId, mark);
+      for (const [clientId, seq, failure] of entity.marks.takeChangedFailures(tick) ?? []) batch.putSignalFailure(entity.id, clientId, seq, failure);
       entity.pendingCommits++;
     }
 
@@ -252,12 +257,13 @@ export class EntityRuntime {
     this.gate = this.gate
       .then(() => durable)
       .then(
-        () => (this.failed === undefined ? this.release(entities, outcomes, deliveries, changes) : this.fail(this.failed, entities, outcomes)),
+        () => (this.failed === undefined ? this.release(tick, entities, outcomes, deliveries, changes) : this.fail(this.failed, entities, outcomes)),
         (error: unknown) => this.fail(error, entities, outcomes),
       );
   }
 
   private release(
+    tick: number,
     entities: LoadedEntity[],
     outcomes: Array<[OperationRequest, Outcome]>,
     deliveries: Array<[MailboxAddress, MailboxMessage]>,
@@ -265,7 +271,7 @@ export class EntityRuntime {
   ): void {
     for (const entity of entities) {
       entity.pendingCommits--;
-      if (entity.pendingCommits === 0) entity.marks.committed(MAX_MARKS_IN_MEMORY);
+      entity.marks.committedThrough(tick, MAX_MARKS_IN_MEMORY);
     }
     for (const [request, outcome] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
     if (changes.length > 0) {

@@ -77,6 +77,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   }
 
   onDrain(): void {
+    // A client that read its burst starts afresh: a later burst gets its own second under the cap.
+    if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) this.overCapSince = undefined;
     this.context.subscriptions.drained(this);
   }
 

@@ -84,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   } catch (error) {
     liveState.close();
+    await runtime.close();
     await store.close();
     throw error;
   }

@@ -3,6 +3,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type Transport, type TransportOptions, type TransportSocket } from "./transport.js";
 
 const DRAIN_POLL_MS = 50;
+const CLOSE_GRACE_MS = 1000;
 
 /** The `ws` package on Node's http server: the portable fallback. */
 export class WsTransport implements Transport {
@@ -29,7 +30,11 @@ export class WsTransport implements Transport {
   }
 
   async close(code: number, reason: string): Promise<void> {
-    for (const client of this.wss?.clients ?? []) client.close(code, reason);
+    for (const client of this.wss?.clients ?? []) {
+      client.close(code, reason);
+      // A client that does not read never completes the closing handshake (ws would wait 30 s).
+      setTimeout(() => client.terminate(), CLOSE_GRACE_MS).unref();
+    }
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

@@ -1,53 +1,66 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { realpathSync, rmSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 
-const LOCK_FILE = "server.pid";
-
 /**
- * One process per data directory. The single-writer guarantee rests on it: two processes would each
- * hold the same entities in memory and overwrite each other's commits. The file `server.pid` names
- * the owner; one left behind by a process that is gone (killed, crashed) is taken over.
+ * One server per data directory. The single-writer guarantee rests on it: two servers would each hold
+ * the same entities in memory and overwrite each other's commits. The lock is a listening Unix socket
+ * named after the directory: binding it is atomic, it is refused while another server (in this
+ * process or another) holds it, and the kernel lets go of it when its process dies, however it dies.
+ * On Linux the socket is abstract (no file); elsewhere it is `server.lock` in the directory, and a
+ * file nobody listens on any more is taken over.
  */
 export class DataDirLock {
-  private constructor(private readonly file: string) {}
+  private constructor(
+    private readonly server: Server,
+    private readonly file: string | undefined,
+  ) {}
 
-  static acquire(dir: string): DataDirLock {
-    const file = join(dir, LOCK_FILE);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        writeFileSync(file, String(process.pid), { flag: "wx" });
-        return new DataDirLock(file);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      }
-      const owner = readOwner(file);
-      if (owner !== undefined && owner !== process.pid && isRunning(owner)) {
-        throw new Error(`data directory ${dir} is in use by process ${owner} (another server?); stop it, or delete ${file} if no server runs there`);
-      }
-      rmSync(file, { force: true }); // left behind by a process that is gone
+  static async acquire(dir: string): Promise<DataDirLock> {
+    const real = realpathSync(dir);
+    if (process.platform === "linux") {
+      const name = `\0durable-entities/${createHash("sha256").update(real).digest("hex").slice(0, 40)}`;
+      return new DataDirLock(await listenOn(name, dir), undefined);
     }
-    throw new Error(`could not take the lock file ${file}`);
+    const file = join(real, "server.lock");
+    try {
+      return new DataDirLock(await listenOn(file, dir), file);
+    } catch (error) {
+      if (!(await isAbandoned(file))) throw error;
+      rmSync(file, { force: true });
+      return new DataDirLock(await listenOn(file, dir), file);
+    }
   }
 
-  release(): void {
-    if (readOwner(this.file) === process.pid) rmSync(this.file, { force: true });
+  async release(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.file !== undefined) rmSync(this.file, { force: true });
   }
 }
 
-function readOwner(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+function listenOn(path: string, dir: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.destroy());
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EADDRINUSE") return reject(error);
+      reject(new Error(`data directory ${dir} is in use by another server; stop it first, or give this one another --data`));
+    });
+    server.listen(path, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** True when nothing listens on the lock file any more (its server died without removing it). */
+function isAbandoned(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(file);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED" || error.code === "ENOENT"));
+  });
 }

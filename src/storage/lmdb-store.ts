@@ -54,11 +54,11 @@ export class LmdbStore implements EntityStore {
 
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
     mkdirSync(options.path, { recursive: true });
-    const lock = DataDirLock.acquire(options.path);
+    const lock = await DataDirLock.acquire(options.path);
     try {
       return await LmdbStore.openLocked(options, lock);
     } catch (error) {
-      lock.release();
+      await lock.release();
       throw error;
     }
   }
@@ -193,7 +193,7 @@ export class LmdbStore implements EntityStore {
   async close(): Promise<void> {
     await this.root.flushed;
     await this.root.close();
-    this.lock.release();
+    await this.lock.release();
   }
 
   private lastMailboxSeq(partition: number): number {

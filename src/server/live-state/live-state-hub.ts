@@ -208,8 +208,7 @@ export class LiveStateHub implements SubscriptionService {
     const feed = this.feeds.get(entityId);
     if (!feed) return;
     this.answerReplaced(feed.subscribers.get(session));
-    feed.subscribers.delete(session);
-    if (feed.subscribers.size > 0) return;
+    if (!feed.subscribers.delete(session) || feed.subscribers.size > 0) return;
     feed.idleSince = Date.now();
     this.idleFeeds.set(entityId, feed);
     if (this.idleFeeds.size > this.maxIdleFeeds) this.dropIdleFeed(this.idleFeeds.keys().next().value!);

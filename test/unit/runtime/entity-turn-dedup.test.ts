@@ -126,6 +126,24 @@ describe("signal de-duplication", () => {
     expect((await readState(runtime, "Counter/hot")).state).toBe(clients);
   });
 
+  it("bounds the marks in memory of an entity that is never idle (a commit always in flight)", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    const acks: Array<Promise<unknown>> = [];
+    let most = 0;
+    for (let i = 0; i < 12_000; i++) {
+      acks.push(signal(runtime, "Counter/busy", "add", 1, { clientId: `client-${i}`, seq: 1 }));
+      if (i % 40 === 39) {
+        await new Promise((resolve) => setImmediate(resolve)); // a tick of 40 signals; earlier ones still flushing
+        most = Math.max(most, runtime.signalMarksInMemory("Counter/busy"));
+      }
+    }
+    await Promise.all(acks);
+    expect(most).toBeLessThanOrEqual(4_096 + 2_000);
+    expect(await signal(runtime, "Counter/busy", "add", 1, { clientId: "client-0", seq: 1 })).toEqual({ kind: "ack" }); // still de-duplicated
+    expect((await readState(runtime, "Counter/busy")).state).toBe(12_000);
+  });
+
   it("sweeps marks a page at a time: more marks than one page are all found and deleted", async () => {
     harness = await RuntimeHarness.open([Counter], { dedupWindowMs: 60_000 });
     const { runtime } = harness;

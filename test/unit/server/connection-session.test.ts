@@ -88,4 +88,18 @@ describe("ConnectionSession answers", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     expect(socket.closedWith).toBeUndefined();
   });
+
+  it("gives a client that read its burst a fresh second when the next burst comes", async () => {
+    const { session: s, socket } = session(1000);
+    socket.bufferedAmount = 2000;
+    s.reply(1, { kind: "ack" });
+    await nextJob();
+    socket.bufferedAmount = 0; // the client read it all
+    s.onDrain();
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    socket.bufferedAmount = 2000; // a second burst, a second later
+    s.reply(2, { kind: "ack" });
+    await nextJob();
+    expect(socket.closedWith).toBeUndefined();
+  });
 });

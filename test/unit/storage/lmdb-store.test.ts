@@ -1,5 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type PageCursor } from "../../../src/storage/index.js";
 import { TempStores } from "../support/temp-dir.js";
@@ -230,17 +229,40 @@ describe("LmdbStore commit", () => {
 });
 
 describe("LmdbStore data directory lock", () => {
-  it("refuses a data directory another running process holds, and takes over one left by a process that is gone", async () => {
+  it("refuses a data directory another store holds, in this process or another, and frees it on close or death", async () => {
     const dir = stores.newDir();
-    writeFileSync(join(dir, "server.pid"), String(process.ppid)); // a live process that is not this one
-    await expect(stores.openStore(dir)).rejects.toThrow(/is in use by process \d+/);
-    writeFileSync(join(dir, "server.pid"), "999999999"); // no such process
-    const store = await stores.openStore(dir);
-    expect(readFileSync(join(dir, "server.pid"), "utf8")).toBe(String(process.pid));
-    await store.close();
-    expect(existsSync(join(dir, "server.pid"))).toBe(false);
+    const first = await stores.openStore(dir);
+    await expect(stores.openStore(dir)).rejects.toThrow(/is in use by another server/);
+    const other = await openInChildProcess(dir);
+    expect(other).toMatch(/is in use by another server/);
+    await first.close();
+    const holder = spawnHolder(dir); // a process that takes the lock, then is killed without closing anything
+    await holder.locked;
+    await expect(stores.openStore(dir)).rejects.toThrow(/is in use by another server/);
+    holder.child.kill("SIGKILL");
+    await holder.exited;
+    const after = await stores.openStore(dir); // the kernel let go of the dead process's lock
+    await after.close();
   });
 });
+
+/** Tries to open the store at `dir` in a separate Node process; resolves with what it printed. */
+async function openInChildProcess(dir: string): Promise<string> {
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", `${HOLDER_SCRIPT}; open().then(() => console.log("opened"), (e) => console.log(e.message))`], { env: { ...process.env, DIR: dir }, stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise((resolve) => child.once("exit", resolve));
+  return output;
+}
+
+/** A separate Node process that opens the store at `dir` and keeps it open until killed. */
+function spawnHolder(dir: string): { child: ChildProcess; locked: Promise<void>; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", `${HOLDER_SCRIPT}; open().then(() => { console.log("locked"); setInterval(() => {}, 1000); })`], { env: { ...process.env, DIR: dir }, stdio: ["ignore", "pipe", "inherit"] });
+  const locked = new Promise<void>((resolve) => child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
+  return { child, locked, exited: new Promise((resolve) => child.once("exit", resolve)) };
+}
+
+const HOLDER_SCRIPT = `const { LmdbStore } = await import(${JSON.stringify(new URL("../../../src/storage/index.js", import.meta.url).href)}); const open = () => LmdbStore.open({ path: process.env.DIR })`;
 
 describe("LmdbStore signal mark pages", () => {
   it("pages through a partition's marks: each exactly once, in pages of at most the limit", async () => {

@@ -87,4 +87,19 @@ describe("LiveStateHub", () => {
     expect(session.frames.filter((f) => "reply" in f).map((f) => f.reply)).toEqual([4, 5]); // cancelled before its snapshot: ack
     await harness.runtime.close();
   });
+
+  it("drops a feed idle for idleFeedMs even when its session unsubscribes from it again", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    hub = new LiveStateHub(harness.runtime, { idleFeedMs: 200 });
+    const session = recordingSession();
+    hub.subscribe(session, 1, "Counter/first", undefined);
+    hub.unsubscribe(session, 2, "Counter/first");
+    hub.subscribe(session, 3, "Counter/second", undefined);
+    hub.unsubscribe(session, 4, "Counter/second");
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    hub.unsubscribe(session, 5, "Counter/first"); // not subscribed any more: must not make it look freshly idle
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the sweep runs once a second
+    expect(hub.stats().feeds).toBe(0);
+    await harness.runtime.close();
+  });
 });
