@@ -60,12 +60,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const definitions = collectDefinitions(options.app);
   if (definitions.length === 0) throw new Error("the app defines no entities (export the results of defineEntity)");
 
+  const transport = await chooseTransport(options.transport, log); // before the store: nothing to close if it fails
   const store = await LmdbStore.open({ path: options.dataDir, partitionCount: options.partitions });
-  const runtime = new EntityRuntime({ store, entities: definitions, maxCachedEntities: options.maxCachedEntities, log, onFatal: options.onFatal });
+  let runtime: EntityRuntime;
+  try {
+    runtime = new EntityRuntime({ store, entities: definitions, maxCachedEntities: options.maxCachedEntities, log, onFatal: options.onFatal });
+  } catch (error) {
+    await store.close(); // frees the data directory for a retry
+    throw error;
+  }
   runtime.start();
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const liveState = new LiveStateHub(runtime, { hardBufferBytes: maxBufferedBytes, ...options.liveState });
-  const transport = await chooseTransport(options.transport, log);
   const context = { runtime, subscriptions: liveState, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, log };
   const onHttp = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),

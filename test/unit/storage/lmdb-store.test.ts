@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type PageCursor } from "../../../src/storage/index.js";
 import { TempStores } from "../support/temp-dir.js";
@@ -246,6 +248,33 @@ describe("LmdbStore data directory lock", () => {
   });
 });
 
+describe("LmdbStore data directory lock, taken over", () => {
+  it("lets exactly one of two starters racing for a lock left by a killed server take it", async () => {
+    const dir = stores.newDir();
+    for (let round = 0; round < 3; round++) {
+      const killed = spawnHolder(dir);
+      await killed.locked;
+      killed.child.kill("SIGKILL"); // leaves its socket file behind
+      await killed.exited;
+      const racers = [spawnHolder(dir), spawnHolder(dir)];
+      const outcomes = await Promise.all(racers.map((racer) => racer.outcome));
+      expect(outcomes.filter((outcome) => outcome === "locked")).toHaveLength(1);
+      expect(outcomes.filter((outcome) => /is in use by another server/.test(outcome))).toHaveLength(1);
+      for (const racer of racers) racer.child.kill("SIGKILL");
+      await Promise.all(racers.map((racer) => racer.exited));
+    }
+  });
+
+  it("locks a directory whose path is too long for a socket file", async () => {
+    const dir = join(stores.newDir(), "a-rather-long-directory-name-".repeat(4));
+    mkdirSync(dir);
+    const first = await stores.openStore(dir);
+    await expect(stores.openStore(dir)).rejects.toThrow(/is in use by another server/);
+    await first.close();
+    await (await stores.openStore(dir)).close();
+  });
+});
+
 /** Tries to open the store at `dir` in a separate Node process; resolves with what it printed. */
 async function openInChildProcess(dir: string): Promise<string> {
   const child = spawn(process.execPath, ["--import", "tsx", "-e", `${HOLDER_SCRIPT}; open().then(() => console.log("opened"), (e) => console.log(e.message))`], { env: { ...process.env, DIR: dir }, stdio: ["ignore", "pipe", "inherit"] });
@@ -255,11 +284,14 @@ async function openInChildProcess(dir: string): Promise<string> {
   return output;
 }
 
-/** A separate Node process that opens the store at `dir` and keeps it open until killed. */
-function spawnHolder(dir: string): { child: ChildProcess; locked: Promise<void>; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "-e", `${HOLDER_SCRIPT}; open().then(() => { console.log("locked"); setInterval(() => {}, 1000); })`], { env: { ...process.env, DIR: dir }, stdio: ["ignore", "pipe", "inherit"] });
-  const locked = new Promise<void>((resolve) => child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve()));
-  return { child, locked, exited: new Promise((resolve) => child.once("exit", resolve)) };
+/** A separate Node process that opens the store at `dir` and keeps it open until killed (or says why it could not). */
+function spawnHolder(dir: string): { child: ChildProcess; locked: Promise<void>; outcome: Promise<string>; exited: Promise<unknown> } {
+  const script = `${HOLDER_SCRIPT}; open().then(() => { console.log("locked"); setInterval(() => {}, 1000); }, (e) => { console.log(e.message); setInterval(() => {}, 1000); })`;
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { env: { ...process.env, DIR: dir }, stdio: ["ignore", "pipe", "inherit"] });
+  const outcome = new Promise<string>((resolve) => child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
+  const locked = outcome.then((line) => (line === "locked" ? undefined : Promise.reject(new Error(line))));
+  locked.catch(() => {}); // awaited only where the holder is expected to win
+  return { child, locked, outcome, exited: new Promise((resolve) => child.once("exit", resolve)) };
 }
 
 const HOLDER_SCRIPT = `const { LmdbStore } = await import(${JSON.stringify(new URL("../../../src/storage/index.js", import.meta.url).href)}); const open = () => LmdbStore.open({ path: process.env.DIR })`;
