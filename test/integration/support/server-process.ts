@@ -9,13 +9,21 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}
 }
 
 /** Runs a CLI command to its end: exit code and output. */
+const CLI_TIMEOUT_MS = 20_000;
+
 export async function runCliToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = runCli(args);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // A command that should end but does not (a server that started after all) is killed, not left behind.
+  const killer = setTimeout(() => {
+    stderr += `\n(still running after ${CLI_TIMEOUT_MS} ms: killed)`;
+    child.kill("SIGKILL");
+  }, CLI_TIMEOUT_MS);
   const code = await new Promise<number | null>((resolve) => child.on("exit", (exitCode) => resolve(exitCode)));
+  clearTimeout(killer);
   return { code, stdout, stderr };
 }
 
