@@ -223,13 +223,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
    * Returns false when it closed the connection.
    */
   private sendPacked(frames: readonly object[]): boolean {
-    if (frames.length === 1) {
-      const text = JSON.stringify(frames[0]);
-      if (this.socket.bufferedAmount + text.length > 4 * this.context.maxBufferedBytes) return this.closeTooMuchUnsent();
-      this.socket.send(text);
-      return true;
-    }
-    const limit = 4 * this.context.maxBufferedBytes - this.socket.bufferedAmount;
+    const limit = this.mostUnsentBytes - this.socket.bufferedAmount;
     let parts: string[] = [];
     let partBytes = 0;
     let total = 0;
@@ -250,7 +244,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   }
 
   private closeTooMuchUnsent(): false {
-    this.context.log.warn("closing a connection whose answers would pass the unsent-bytes cap", { capBytes: 4 * this.context.maxBufferedBytes });
+    this.context.log.warn("closing a connection whose answers would pass the unsent-bytes cap", { capBytes: this.mostUnsentBytes });
     this.closeNow(CloseCode.slowConsumer, "slow consumer: the answers would exceed the server's buffer for this connection");
     return false;
   }
@@ -273,9 +267,14 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
       this.overCapSince = now;
       setTimeout(() => this.closed || this.closeIfNotReading(), OVER_CAP_GRACE_MS + 10).unref();
     }
-    if (buffered <= 4 * cap && now - this.overCapSince < OVER_CAP_GRACE_MS) return;
+    if (buffered <= this.mostUnsentBytes && now - this.overCapSince < OVER_CAP_GRACE_MS) return;
     this.context.log.warn("closing a connection that does not read", { bufferedBytes: buffered });
     this.closeNow(CloseCode.slowConsumer, "slow consumer: answers are not being read");
+  }
+
+  /** Unsent bytes past which a connection is closed at once: four times the cap. */
+  private get mostUnsentBytes(): number {
+    return 4 * this.context.maxBufferedBytes;
   }
 
   private closeNow(code: number, reason: string): void {
