@@ -274,8 +274,10 @@ export class DurableClientSession implements DurableClient {
         return this.live.receive(frame);
       case "error": {
         const error = new EntityError(frame.code, frame.message, frame.details);
-        if (frame.id === undefined) return this.options.onError(error);
-        return this.answerError(frame.id, error);
+        if (frame.ids !== undefined) for (const id of frame.ids) this.answerError(id, error); // one error for several requests
+        if (frame.id !== undefined) return this.answerError(frame.id, error);
+        if (frame.ids === undefined) this.options.onError(error);
+        return;
       }
       case "welcome":
         return;

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { EntityId } from "./entity-id.js";
+import { isKeyText, KEY_TEXT_RULE } from "./key-text.js";
 
 /** A request id, chosen by the client and echoed by the answer. Signal ids also de-duplicate resends. */
 export const RequestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -9,7 +10,12 @@ const OperationName = z.string().min(1).max(128);
 export const HelloFrame = z.object({
   type: z.literal("hello"),
   version: z.number().int(),
-  clientId: z.string().min(1).max(200).optional(),
+  clientId: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine(isKeyText, { message: `clientId must be ${KEY_TEXT_RULE}` })
+    .optional(),
 });
 export type HelloFrame = z.infer<typeof HelloFrame>;
 

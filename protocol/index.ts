@@ -1,6 +1,7 @@
 export * from "./version.js";
 export * from "./error-codes.js";
 export * from "./entity-id.js";
+export * from "./key-text.js";
 export * from "./limits.js";
 export * from "./client-frames.js";
 export * from "./server-frames.js";

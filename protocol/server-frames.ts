@@ -39,10 +39,15 @@ export const StateFrame = z.object({
 });
 export type StateFrame = z.infer<typeof StateFrame>;
 
-/** A request failed, or a frame could not be read (then `id` is absent when none could be read). */
+/**
+ * A request failed, or a frame could not be read (then `id` is absent when none could be read). One
+ * error can answer several requests that failed the same way (the invalid frames of one message):
+ * then `ids` lists them.
+ */
 export const ErrorFrame = z.object({
   type: z.literal("error"),
   id: RequestId.optional(),
+  ids: z.array(RequestId).optional(),
   code: z.enum(ERROR_CODES),
   message: z.string(),
   details: z.unknown().optional(),

@@ -1,8 +1,9 @@
 import { resolve } from "node:path";
 import { createLogger, errorMessage } from "../log.js";
-import { startServer, type TransportName } from "../server/index.js";
+import { startServer, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
+import { createFatalExit } from "./fatal-exit.js";
 import { loadApp } from "./load-app.js";
 import { integerOption, rejectUnknownOptions, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
@@ -14,7 +15,17 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
   const log = createLogger();
   const app = appFile ? await loadApp(appFile) : demoApp;
-  const server = await startServer({
+  let server: RunningServer | undefined;
+  // An uncaught exception, an unhandled rejection or a failed commit: stop work, let the store settle, exit 1.
+  const fatalExit = createFatalExit({
+    log,
+    settle: async () => {
+      if (server === undefined) throw new Error("the server had not started");
+      await server.abort();
+    },
+  });
+  fatalExit.install();
+  server = await startServer({
     app,
     dataDir: resolve(stringOption(args, "data") ?? "data"),
     host: stringOption(args, "host") ?? "127.0.0.1",
@@ -25,16 +36,18 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     maxCachedEntities: integerOption(args, "max-cached-entities", 1, 100_000_000),
     httpRoutes: demoRoutes({ demoPage: appFile === undefined }),
     log,
-    onFatal: (error) => {
-      log.error("store failed; exiting", { error: errorMessage(error) });
-      process.exit(1);
-    },
+    onFatal: (error) => fatalExit.fatal(error, "store failed"),
   });
   process.stdout.write(`durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
   if (appFile === undefined) process.stdout.write(`demo page: ${server.url}/demo\n`);
+  const running = server;
   const stop = (signal: string) => {
+    if (fatalExit.exiting) {
+      log.warn("signal during a fatal exit; killing the process", { signal });
+      fatalExit.kill();
+    }
     log.info("stopping", { signal });
-    server.close().then(
+    running.close().then(
       () => process.exit(0),
       (error: unknown) => {
         log.error("stop failed", { error: errorMessage(error) });

@@ -53,6 +53,7 @@ export class EntityRuntime {
   private gate: Promise<void> = Promise.resolve();
   private failed: unknown;
   private closing = false;
+  private aborted = false;
 
   constructor(private readonly options: EntityRuntimeOptions) {
     this.store = options.store;
@@ -80,6 +81,7 @@ export class EntityRuntime {
 
   /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
   submit(request: OperationRequest): void {
+    if (this.aborted) return; // the process is about to end: unanswered, a client resends to the next server
     if (this.closing || this.failed !== undefined) {
       const message = "the server is shutting down";
       request.replyTo?.deliver(request.requestId ?? 0, this.failed !== undefined ? FAILED : { kind: "error", code: ErrorCode.shutting_down, message });
@@ -179,6 +181,22 @@ export class EntityRuntime {
     await this.gate;
   }
 
+  /**
+   * For a fatal error in the host, which is about to end the process: stops taking work at once. New
+   * requests, and those queued but not yet run, are dropped unanswered (nothing of them was applied;
+   * a client resends its signals to the next server, and its calls fail as disconnected); no further
+   * tick runs. Resolves once the commits in flight have settled and their answers are released.
+   */
+  async abort(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    this.aborted = this.closing = true;
+    for (const entity of this.ready.splice(0)) {
+      entity.scheduled = false;
+      entity.mailbox = [];
+    }
+    await this.gate.catch(() => {}); // a broken gate has already been reported; it has settled all the same
+  }
+
   private load(id: string): LoadedEntity {
     const cached = this.cache.get(id);
     if (cached) return cached;
@@ -205,6 +223,7 @@ export class EntityRuntime {
 
   private runTick(): void {
     this.tickScheduled = false;
+    if (this.closing) return; // only after abort(): close() sets closing once no tick is scheduled
     const entities = this.ready;
     this.ready = [];
     const taken: OperationRequest[][] = [];
@@ -237,11 +256,8 @@ export class EntityRuntime {
       for (const outcome of turn.outcomes) outcomes.push(outcome);
       for (const address of turn.consumed) batch.deleteMessage(address);
       for (const message of turn.outgoing) deliveries.push([batch.appendMessage(message), message]);
-      if (turn.stateChanged) {
-        entity.version++;
-        changes.push({ entityId: entity.id, version: entity.version, state: entity.state ?? null, previousState: turn.previousState ?? null });
-      }
-      if (turn.stateChanged) {
+      for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
+      if (turn.versions.length > 0) {
         const record = entity.toRecord();
         if (record) batch.putEntity(entity.id, record);
         else batch.deleteEntity(entity.id);

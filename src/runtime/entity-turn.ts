@@ -7,13 +7,20 @@ import { OperationContext } from "./operation-context.js";
 import type { OperationRequest, Outcome } from "./operation-request.js";
 import { errorMessage } from "../log.js";
 
-/** What one turn did: the answers, the signals to other entities, and whether anything must be written. */
+/** One new version of the entity's state made by a turn. */
+export interface StateVersion {
+  readonly version: number;
+  readonly state: unknown;
+  readonly previousState: unknown;
+}
+
+/** What one turn did: the answers, the signals to other entities, and the versions it made. */
 export interface TurnResult {
   readonly outcomes: Array<[OperationRequest, Outcome]>;
   readonly outgoing: MailboxMessage[];
   readonly consumed: MailboxAddress[];
-  readonly stateChanged: boolean;
-  readonly previousState: unknown;
+  /** The new versions, oldest first (empty when the state did not change); the last is the entity's state now. */
+  readonly versions: StateVersion[];
 }
 
 const ACK: Outcome = { kind: "ack" };
@@ -21,19 +28,33 @@ const ACK: Outcome = { kind: "ack" };
 /**
  * Runs every operation waiting in an entity's mailbox, one at a time, in order. Each operation works
  * on a copy of the state; when it throws (or leaves a state JSON cannot hold) its copy is dropped,
- * so its changes roll back while the rest of the batch keeps theirs. Updates `entity` in place.
+ * so its changes roll back while the rest of the batch keeps theirs. A read sees exactly the
+ * operations before it: when they changed the state, that state becomes a version of its own (so
+ * the read's version names a state that is committed and published), and the operations after the
+ * read make the next one. Updates `entity` (state and version) in place.
  */
 export function runTurn(entity: LoadedEntity, operations: OperationRequest[], registry: EntityRegistry, nowMs: number): TurnResult {
   const outcomes: Array<[OperationRequest, Outcome]> = [];
   const outgoing: MailboxMessage[] = [];
   const consumed: MailboxAddress[] = [];
-  const previousState = entity.state;
-  const reads: OperationRequest[] = [];
+  const versions: StateVersion[] = [];
+  /** The state of the last version, and whether an operation ran since (only then can the state differ). */
+  let versionState = entity.state;
+  let ranSinceVersion = false;
+  const closeVersion = () => {
+    if (ranSinceVersion && !jsonEqual(versionState, entity.state)) {
+      entity.version++;
+      versions.push({ version: entity.version, state: entity.state ?? null, previousState: versionState ?? null });
+      versionState = entity.state;
+    }
+    ranSinceVersion = false;
+  };
 
   for (const request of operations) {
     if (request.message) consumed.push(request.message);
     if (request.kind === "read") {
-      reads.push(request); // answered with the state at the end of the turn: the one that is committed
+      closeVersion();
+      outcomes.push([request, { kind: "state", entityId: entity.id, state: entity.state ?? null, version: entity.version }]);
       continue;
     }
     if (request.sender) {
@@ -47,13 +68,12 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
       entity.marks.record(clientId, seq, nowMs);
     }
     const outcome = runOperation(entity, request, registry, outgoing);
+    ranSinceVersion = true;
     if (request.sender && outcome.kind === "error") entity.marks.recordFailure(request.sender.clientId, request.sender.seq, [outcome.code, outcome.message, nowMs]);
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
   }
-  const stateChanged = !jsonEqual(previousState, entity.state);
-  const version = entity.version + (stateChanged ? 1 : 0);
-  for (const read of reads) outcomes.push([read, { kind: "state", entityId: entity.id, state: entity.state ?? null, version }]);
-  return { outcomes, outgoing, consumed, stateChanged, previousState };
+  closeVersion();
+  return { outcomes, outgoing, consumed, versions };
 }
 
 function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[]): Outcome {

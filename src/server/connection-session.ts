@@ -10,14 +10,16 @@ import {
 } from "../../protocol/index.js";
 import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
 import { errorMessage, type Logger } from "../log.js";
+import { packAnswers } from "./answer-packer.js";
+import type { FairInput, InputLane } from "./fair-input.js";
+import type { BufferHolder, MemoryBudget } from "./memory-budget.js";
+import { isAnswerGroup, OutgoingQueue, type AnswerGroup, type LiveDelivery } from "./outgoing-queue.js";
 import type { SocketHandlers, TransportSocket } from "./transport.js";
 
-/** Largest number of frames the server puts in one outgoing message. */
-const MAX_FRAMES_PER_SENT_MESSAGE = 2000;
-/** Frames are packed into messages of about this size (counted in UTF-16 units); a larger frame goes alone. */
-const SENT_MESSAGE_BYTES = 1024 * 1024;
 /** How long unsent answers may stay over the cap before the connection is closed. */
 const OVER_CAP_GRACE_MS = 1000;
+/** How long a connection closed for not reading may take to read its close frame before it is cut (freeing its buffers). */
+const CLOSE_GRACE_MS = 5000;
 
 /** Live-state subscriptions, as a connection uses them (the live-state hub implements it). */
 export interface SubscriptionService {
@@ -36,6 +38,10 @@ export interface ConnectionContext {
   readonly maxBufferedBytes: number;
   /** Most unanswered signals, calls and gets one connection may have; more are refused with `overloaded`. */
   readonly maxInflightRequests: number;
+  /** Shares the event loop fairly between connections' input. */
+  readonly input: FairInput;
+  /** The server-wide bound on what all connections' buffers hold. */
+  readonly budget: MemoryBudget;
   readonly log: Logger;
 }
 
@@ -43,33 +49,43 @@ export interface ConnectionContext {
  * One client connection: the handshake, the frames it sends, and the answers it gets. Answers are
  * coalesced: everything released in one go (one commit) leaves as one message, acks as one `ack` frame.
  */
-export class ConnectionSession implements ReplyTarget, SocketHandlers {
+export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHolder {
   private clientId: string | undefined;
   private greeted = false;
   private closed = false;
   /** The server decided to close this connection; frames still arriving are ignored. */
   private closing = false;
-  private acks: number[] = [];
-  private outgoing: ServerFrame[] = [];
+  private readonly outgoing = new OutgoingQueue();
   private flushScheduled = false;
+  private flushing = false;
+  /** A live delivery is running at its place in the queue: what it sends goes out at once. */
+  private delivering = false;
+  /** close() was called: the code and reason to close with once what is queued is sent. */
+  private closeAfterFlush: [code: number, reason: string] | undefined;
+  /** The close frame is on its way: nothing more is sent. */
+  private closeSent = false;
   /** When the unsent bytes last went over the cap (undefined while under it). */
   private overCapSince: number | undefined;
   /** Signals, calls and gets submitted and not yet answered. */
   private inflight = 0;
+  /** The id of the last signal on this connection: ids must increase (that is what de-duplication relies on). */
+  private lastSignalId = -1;
+  private readonly input: InputLane;
 
   constructor(
     readonly socket: TransportSocket,
     private readonly context: ConnectionContext,
-  ) {}
+  ) {
+    this.input = context.input.lane((message) => this.handleMessage(message));
+  }
 
   onMessage(message: string): void {
     if (this.closing) return;
-    const { frames, errors } = decodeClientMessage(message);
-    for (const error of errors) this.send(error);
-    for (const frame of frames) {
-      if (this.closing) return;
-      this.handle(frame);
-    }
+    this.input.offer(message);
+    const queued = this.input.queuedBytes;
+    if (queued === 0) return;
+    if (queued > this.mostUnsentBytes) return this.closeFlooding();
+    this.context.budget.note(this, this.heldBytes());
   }
 
   onBinaryMessage(): void {
@@ -79,11 +95,16 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   onDrain(): void {
     // A client that read its burst starts afresh: a later burst gets its own second under the cap.
     if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) this.overCapSince = undefined;
+    this.context.budget.note(this, this.heldBytes());
     this.context.subscriptions.drained(this);
   }
 
   onClose(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.outgoing.clear();
+    this.input.close();
+    this.context.budget.forget(this);
     this.context.subscriptions.closed(this);
   }
 
@@ -98,40 +119,115 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     if (this.closed) return;
     switch (outcome.kind) {
       case "ack":
-        this.acks.push(requestId);
-        this.scheduleFlush();
-        return;
+        this.outgoing.ack(requestId);
+        break;
       case "result":
-        return this.send(outcome.value === undefined ? { type: "result", id: requestId } : { type: "result", id: requestId, value: outcome.value });
+        this.outgoing.frame(outcome.value === undefined ? { type: "result", id: requestId } : { type: "result", id: requestId, value: outcome.value });
+        break;
       case "state":
-        return this.send({ type: "state", id: requestId, entity: outcome.entityId, state: outcome.state, version: outcome.version });
+        this.outgoing.frame({ type: "state", id: requestId, entity: outcome.entityId, state: outcome.state, version: outcome.version });
+        break;
       case "error":
-        return this.send({ type: "error", id: requestId, code: outcome.code, message: outcome.message });
+        this.outgoing.error({ type: "error", id: requestId, code: outcome.code, message: outcome.message });
+        break;
     }
+    this.scheduleFlush();
   }
 
   /** Queues a frame; queued frames leave together at the end of the current job. */
   send(frame: ServerFrame): void {
     if (this.closed) return;
-    this.outgoing.push(frame);
+    if (frame.type === "error") this.outgoing.error(frame);
+    else this.outgoing.frame(frame);
     this.scheduleFlush();
   }
 
   /**
-   * Sends an already-encoded message now, after anything queued (live-state changes share one encoding
-   * among subscribers). The live-state hub bounds what it buffers itself, so no read check here.
+   * Queues an already-encoded message (live state shares one encoding among subscribers), in order
+   * with answers; from a live delivery running at its turn, sends it at once.
    */
   sendEncoded(message: string | Uint8Array): void {
-    if (this.outgoing.length > 0 || this.acks.length > 0) this.flush();
     if (this.closed) return;
-    this.socket.send(message);
+    if (this.delivering) return this.socket.send(message);
+    this.outgoing.push(message);
+    this.scheduleFlush();
   }
 
+  /**
+   * Queues a live update behind what this connection was sent before; the live-state fan-out calls
+   * `flush` for it when its turn comes (or an answer's flush takes it along, in order).
+   */
+  queueLive(delivery: LiveDelivery): void {
+    if (!this.closed) this.outgoing.push(delivery);
+  }
+
+  /** Bytes this connection holds in the server: unsent output and unhandled input. */
+  heldBytes(): number {
+    return this.closed ? 0 : this.socket.bufferedAmount + this.input.queuedBytes;
+  }
+
+  /** The server's memory budget is used up and this connection holds the most: it goes. */
+  shed(): void {
+    if (this.closed) return;
+    const message = "the server's buffers for all connections are full and this connection held the most; closing it";
+    this.closeNow(this.input.queuedBytes > this.socket.bufferedAmount ? CloseCode.overloaded : CloseCode.slowConsumer, message, 0);
+  }
+
+  /** Sends what is queued, then closes with a close frame. */
   close(code: number, reason: string): void {
     if (this.closed || this.closing) return;
     this.closing = true;
-    this.flush();
-    this.socket.close(code, reason);
+    this.closeAfterFlush = [code, reason];
+    if (!this.flushing) this.flush(); // else the flush under way closes when it is done
+  }
+
+  /** Sends everything queued, in order (what is queued while it runs too). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.flushing || this.closeSent) return;
+    this.flushing = true;
+    try {
+      for (let item = this.outgoing.shift(); item !== undefined; item = this.outgoing.shift()) {
+        if (typeof item === "function") this.deliverLive(item);
+        else if (isAnswerGroup(item)) {
+          if (!this.sendAnswers(item)) return;
+        } else this.socket.send(item);
+        if (this.closed) return;
+      }
+    } catch (error) {
+      // Not expected (answers hold JSON values), but an answer that cannot be encoded must not take the process down.
+      this.context.log.error("could not encode answers; closing the connection", { error: errorMessage(error) });
+      return this.closeNow(CloseCode.internalError, "internal error");
+    } finally {
+      this.flushing = false;
+    }
+    if (this.closeAfterFlush !== undefined) {
+      this.socket.close(...this.closeAfterFlush);
+      this.closeAfterFlush = undefined;
+      this.closeSent = true;
+      this.outgoing.clear();
+      return;
+    }
+    this.closeIfNotReading();
+  }
+
+  private deliverLive(delivery: LiveDelivery): void {
+    this.delivering = true;
+    try {
+      delivery();
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private handleMessage(message: string): void {
+    if (this.closing) return;
+    const { frames, errors } = decodeClientMessage(message);
+    for (const error of errors) this.send(error);
+    for (const frame of frames) {
+      if (this.closing) return;
+      this.handle(frame);
+    }
   }
 
   private handle(frame: ClientFrame): void {
@@ -140,6 +236,13 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
       return this.send({ type: "error", id: frame.id, code: ErrorCode.handshake_required, message: 'send {"type":"hello","version":1} first' });
     }
     const { runtime } = this.context;
+    if (frame.type === "signal") {
+      if (frame.id <= this.lastSignalId) {
+        const message = `signal ids must increase on a connection: got ${frame.id} after ${this.lastSignalId} (a resend after a reconnect keeps its number; on one connection a lower one is a mistake)`;
+        return this.send(errorFrame(frame.id, ErrorCode.bad_request, message));
+      }
+      this.lastSignalId = frame.id;
+    }
     if (frame.type !== "subscribe" && frame.type !== "unsubscribe") {
       if (this.inflight >= this.context.maxInflightRequests) {
         // Refusing one signal while running later ones would reorder them (and defeat de-duplication
@@ -191,55 +294,17 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
+    if (this.flushScheduled || this.flushing) return; // a flush under way sends what is queued meanwhile
     this.flushScheduled = true;
     queueMicrotask(() => this.flush());
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.closed) return;
-    const frames: object[] = this.outgoing;
-    this.outgoing = [];
-    if (this.acks.length > 0) {
-      frames.unshift({ type: "ack", ids: this.acks });
-      this.acks = [];
-    }
-    if (frames.length === 0) return;
-    try {
-      if (!this.sendPacked(frames)) return;
-    } catch (error) {
-      // Not expected (answers hold JSON values), but an answer that cannot be encoded must not take the process down.
-      this.context.log.error("could not encode answers; closing the connection", { error: errorMessage(error) });
-      return this.closeNow(CloseCode.internalError, "internal error");
-    }
-    this.closeIfNotReading();
-  }
-
-  /**
-   * Encodes frames one at a time and sends them in messages of about a MiB. Stops and closes the
-   * connection (4008) when what it would hold unsent passes four times the cap: a small request
-   * (hundreds of `get`s of a large entity) must not make the server build gigabytes of answers.
-   * Returns false when it closed the connection.
-   */
-  private sendPacked(frames: readonly object[]): boolean {
-    const limit = this.mostUnsentBytes - this.socket.bufferedAmount;
-    let parts: string[] = [];
-    let partBytes = 0;
-    let total = 0;
-    for (const frame of frames) {
-      const text = JSON.stringify(frame);
-      total += text.length;
-      if (total > limit) return this.closeTooMuchUnsent();
-      if (parts.length > 0 && (partBytes + text.length > SENT_MESSAGE_BYTES || parts.length >= MAX_FRAMES_PER_SENT_MESSAGE)) {
-        this.socket.send(joinFrames(parts));
-        parts = [];
-        partBytes = 0;
-      }
-      parts.push(text);
-      partBytes += text.length;
-    }
-    this.socket.send(joinFrames(parts));
+  /** Sends one group of answers; false when they would pass four times the cap (the connection is then closed). */
+  private sendAnswers(group: AnswerGroup): boolean {
+    const frames: object[] = group.acks.length > 0 ? [{ type: "ack", ids: group.acks }, ...group.frames] : group.frames;
+    const messages = packAnswers(frames, this.mostUnsentBytes - this.socket.bufferedAmount);
+    if (messages === undefined) return this.closeTooMuchUnsent();
+    for (const message of messages) this.socket.send(message);
     return true;
   }
 
@@ -249,14 +314,21 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     return false;
   }
 
+  private closeFlooding(): void {
+    this.context.log.warn("closing a connection that sends faster than the server handles its messages", { queuedBytes: this.input.queuedBytes });
+    this.closeNow(CloseCode.overloaded, "overloaded: more unhandled input than the server queues for one connection");
+  }
+
   /**
    * A connection that does not read its answers is closed rather than buffered for: when its unsent
    * bytes stay over the cap for a second (a reading client drains a burst much faster), or reach four
    * times the cap at once. Once over the cap it is checked again a second later, even if nothing more
-   * is sent.
+   * is sent. What it holds counts against the server's memory budget.
    */
   private closeIfNotReading(): void {
     const buffered = this.socket.bufferedAmount;
+    this.context.budget.note(this, buffered + this.input.queuedBytes);
+    if (this.closed) return;
     const cap = this.context.maxBufferedBytes;
     if (buffered <= cap) {
       this.overCapSince = undefined;
@@ -272,23 +344,22 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers {
     this.closeNow(CloseCode.slowConsumer, "slow consumer: answers are not being read");
   }
 
-  /** Unsent bytes past which a connection is closed at once: four times the cap. */
+  /** Unsent bytes (or queued input) past which a connection is closed at once: four times the cap. */
   private get mostUnsentBytes(): number {
     return 4 * this.context.maxBufferedBytes;
   }
 
-  private closeNow(code: number, reason: string): void {
+  /**
+   * Closes now, dropping what is queued; a connection that has not read its close frame after
+   * `graceMs` is cut, so that its buffers are freed (at once when memory is short).
+   */
+  private closeNow(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
     this.closing = true;
-    this.outgoing = [];
-    this.acks = [];
     this.socket.close(code, reason);
     this.onClose();
+    if (graceMs === 0) this.socket.terminate();
+    else setTimeout(() => this.socket.terminate(), graceMs).unref();
   }
-}
-
-/** One message from frames encoded one by one: a frame alone, or a JSON array of them. */
-function joinFrames(parts: readonly string[]): string {
-  return parts.length === 1 ? parts[0]! : `[${parts.join(",")}]`;
 }
 
 function errorFrame(id: number | undefined, code: ErrorFrame["code"], message: string): ErrorFrame {

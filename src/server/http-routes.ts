@@ -3,9 +3,18 @@ import type { HttpHandler, HttpResponse } from "./transport.js";
 
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
 
+/** How much of a request's path (or method) an error message repeats; the rest is cut, so a huge URL gets a small reply. */
+export const MAX_ECHOED_CHARS = 100;
+
 /** A JSON response. */
 export function json(status: number, body: unknown): HttpResponse {
   return { status, headers: JSON_TYPE, body: JSON.stringify(body) };
+}
+
+/** `text` for an error message: whole when short, else its first {@link MAX_ECHOED_CHARS} characters, marked as cut. */
+export function echo(text: string): string {
+  if (text.length <= MAX_ECHOED_CHARS) return text;
+  return `${text.slice(0, MAX_ECHOED_CHARS)}… (cut; ${text.length} characters)`;
 }
 
 /** A route table: exact `METHOD /path` keys to handlers; anything else is a 404 with a JSON error. */
@@ -15,7 +24,7 @@ export function routeHttp(routes: Record<string, HttpHandler>): HttpHandler {
     const route = routes[`${method} ${request.path}`];
     if (route) return route(request);
     const known = Object.keys(routes).some((key) => key.endsWith(` ${request.path}`));
-    if (known) return json(405, { code: "bad_request", message: `${request.method} is not allowed on ${request.path}` });
-    return json(404, { code: ErrorCode.not_found, message: `nothing at ${request.path}; the WebSocket endpoint is /ws` });
+    if (known) return json(405, { code: ErrorCode.bad_request, message: `${echo(request.method)} is not allowed on ${request.path}` });
+    return json(404, { code: ErrorCode.not_found, message: `nothing at ${echo(request.path)}; the WebSocket endpoint is /ws` });
   };
 }

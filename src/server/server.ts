@@ -5,12 +5,18 @@ import { LmdbStore } from "../storage/index.js";
 import { ConnectionSession } from "./connection-session.js";
 import { browserClientRoute } from "./browser-client.js";
 import { json, routeHttp } from "./http-routes.js";
+import { FairInput } from "./fair-input.js";
 import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
+import { MemoryBudget } from "./memory-budget.js";
 import type { HttpHandler, Transport } from "./transport.js";
 import { loadUws, UwsTransport } from "./uws-transport.js";
 import { WsTransport } from "./ws-transport.js";
 
 export type TransportName = "ws" | "uws";
+
+const DEFAULT_MAX_BUFFERED_BYTES_TOTAL = 512 * 1024 * 1024;
+/** Each connection's share of an event-loop turn: about this many bytes of its messages are handled per turn. */
+const INPUT_BYTES_PER_TURN = 1024 * 1024;
 
 export interface ServerOptions {
   /** Where the LMDB files live (created when missing). */
@@ -32,6 +38,8 @@ export interface ServerOptions {
   readonly maxBufferedBytes?: number;
   /** Most unanswered signals, calls and gets per connection (default 250,000); more get `overloaded`. */
   readonly maxInflightRequests?: number;
+  /** Most bytes all connections' buffers (unsent output, unhandled input) may hold together (default 512 MiB); past it the largest are closed. */
+  readonly maxBufferedBytesTotal?: number;
   readonly liveState?: LiveStateOptions;
   /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */
   readonly httpRoutes?: Record<string, HttpHandler>;
@@ -48,8 +56,16 @@ export interface RunningServer {
   readonly transport: TransportName;
   readonly runtime: EntityRuntime;
   readonly liveState: LiveStateHub;
+  /** What connection buffers hold now against the server-wide budget, and how many connections the budget closed. */
+  buffers(): { heldBytes: number; budgetBytes: number; closedForBudget: number };
   /** Closes connections, finishes queued work, makes it durable and closes the store. */
   close(): Promise<void>;
+  /**
+   * For a fatal error in the host process: stops taking work at once (see `EntityRuntime.abort`),
+   * waits for the commit in flight to settle, and closes the store. Leaves connections open (the
+   * process is about to end). Safe to call more than once, and during or after `close`.
+   */
+  abort(): Promise<void>;
 }
 
 /** Starts the entity service: LMDB store, runtime, live state and a WebSocket endpoint at /ws. */
@@ -72,7 +88,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   runtime.start();
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const liveState = new LiveStateHub(runtime, { hardBufferBytes: maxBufferedBytes, ...options.liveState });
-  const context = { runtime, subscriptions: liveState, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, log };
+  const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
+  const input = new FairInput(INPUT_BYTES_PER_TURN);
+  const context = { runtime, subscriptions: liveState, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const onHttp = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),
     "GET /client.js": browserClientRoute(),
@@ -90,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   } catch (error) {
     liveState.close();
+    budget.close();
     await runtime.close();
     await store.close();
     throw error;
@@ -97,6 +116,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   log.info("listening", { url: `http://${host}:${port}`, transport: transport.name, entities: runtime.registry.names, partitions: store.partitionCount });
 
   let closing: Promise<void> | undefined;
+  let aborting: Promise<void> | undefined;
+  let storeClosed: Promise<void> | undefined;
+  const closeStore = () => (storeClosed ??= store.close()); // shared by close and abort: the store closes once
   return {
     host,
     port,
@@ -104,12 +126,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     transport: transport.name,
     runtime,
     liveState,
+    buffers: () => ({ heldBytes: budget.totalBytes, budgetBytes: budget.maxBytes, closedForBudget: budget.shedCount }),
     close: () =>
       (closing ??= (async () => {
         await transport.close(CloseCode.goingAway, "server shutting down");
         liveState.close();
+        budget.close();
         await runtime.close();
-        await store.close();
+        await closeStore();
+      })()),
+    abort: () =>
+      (aborting ??= (async () => {
+        await runtime.abort();
+        await closeStore();
       })()),
   };
 }

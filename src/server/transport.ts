@@ -7,7 +7,10 @@
 export interface TransportSocket {
   /** Sends a text message (a string, or its UTF-8 bytes when one encoding is shared by many sockets). */
   send(message: string | Uint8Array): void;
+  /** Closes with a close frame, after what is already queued. */
   close(code: number, reason: string): void;
+  /** Drops the connection at once, freeing what it had queued (for one that does not read its close frame). */
+  terminate(): void;
   /** Bytes queued for sending and not yet written to the network. */
   readonly bufferedAmount: number;
 }

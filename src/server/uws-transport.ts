@@ -16,15 +16,24 @@ const OVERSIZE_GRACE_BYTES = 64 * 1024 * 1024;
 const STATUS_TEXT: Record<number, string> = { 200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Payload Too Large", 500: "500 Internal Server Error" };
 const decoder = new TextDecoder();
 
-/** Loads uWebSockets.js; undefined when its native binary does not load on this platform. */
+/**
+ * Loads uWebSockets.js; undefined when its native binary does not load on this platform. Where it has no
+ * binary (this package ships them for Node 16, 18 and 20 only) the package quietly substitutes a JavaScript
+ * stand-in built on `ws`, which this transport cannot run on (its listen callback lacks the port, and its
+ * errors are thrown from event handlers): that counts as not loading, so the `ws` transport is used.
+ */
 export async function loadUws(): Promise<UwsModule | undefined> {
   try {
     const module = (await import("uWebSockets.js")) as UwsModule & { default?: UwsModule };
     const uws = module.default ?? module;
-    return typeof uws.App === "function" ? uws : undefined;
+    return typeof uws.App === "function" && isNative(uws.App) ? uws : undefined;
   } catch {
     return undefined;
   }
+}
+
+function isNative(fn: (...args: never[]) => unknown): boolean {
+  return Function.prototype.toString.call(fn).includes("[native code]");
 }
 
 /** uWebSockets.js: the fast transport, used by default where it loads. */
@@ -53,6 +62,10 @@ export class UwsTransport implements Transport {
         const data = ws.getUserData();
         data.handlers = options.onConnection(new UwsSocket(ws, data));
       },
+      // uWebSockets.js checks that a text message is UTF-8 before this is called; on invalid UTF-8 it drops the TCP
+      // connection itself, without a close frame (the client sees 1006, `close` below gets 1006 "Received invalid
+      // UTF-8"), where `ws` closes with 1007. Every uWebSockets version to date does so (WebSocketContext.h, forceClose on
+      // ERR_INVALID_TEXT) and none lets the application see the frame first, so text here is always valid UTF-8.
       message: (ws, message, isBinary) => {
         const handlers = ws.getUserData().handlers!;
         if (message.byteLength > options.maxMessageBytes) ws.end(CloseCode.messageTooBig, "message too big");
@@ -67,6 +80,12 @@ export class UwsTransport implements Transport {
         data.handlers?.onClose();
       },
     });
+    // Only requests uWebSockets.js's parser accepts reach this: "METHOD /path HTTP/1.1" with at least one header
+    // line and a Host header. Its parser (this build, from before uWebSockets v20.44) takes any other request line
+    // (absolute-form "GET http://host/path", "OPTIONS *", HTTP/1.0, HTTP/0.9, garbage) for an unfinished request:
+    // no reply, the connection closed by its fixed 10 s HTTP idle timeout (about 12 s measured), or at once
+    // without a reply once 4 KiB of unparsable bytes are buffered (or a parsed request lacks Host). It offers no
+    // hook to answer them, nor a way to shorten that timeout. test/integration/http-edge-cases.test.ts pins this.
     app.any("/*", (res, req) => serveHttp(res, req, options));
     return new Promise<number>((resolve, reject) => {
       // Exclusive: without it uWebSockets.js sets SO_REUSEPORT, and a second server on the port would share its connections.
@@ -105,6 +124,11 @@ class UwsSocket implements TransportSocket {
 
   close(code: number, reason: string): void {
     if (!this.data.closed) this.ws.end(code, reason);
+  }
+
+  /** uWebSockets.js's `close()`: no close frame, and its `close` handler runs before this returns. */
+  terminate(): void {
+    if (!this.data.closed) this.ws.close();
   }
 
   get bufferedAmount(): number {

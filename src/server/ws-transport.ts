@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
+import { ErrorCode } from "../../protocol/index.js";
+import { answerClientError, requestProblem } from "./http-request-guards.js";
+import { json } from "./http-routes.js";
 import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type Transport, type TransportOptions, type TransportSocket } from "./transport.js";
 
 const DRAIN_POLL_MS = 50;
@@ -12,7 +15,10 @@ export class WsTransport implements Transport {
   private wss: WebSocketServer | undefined;
 
   async listen(options: TransportOptions): Promise<number> {
-    const server = createServer((req, res) => void serveHttp(req, res, options.onHttp));
+    // Its Host check is done by requestProblem, which answers in JSON.
+    const server = createServer({ requireHostHeader: false }, (req, res) => void serveHttp(req, res, options.onHttp));
+    // Malformed requests get a JSON 400 (431, 408) and a closed connection, like every other error of this server.
+    server.on("clientError", answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port, options.host, () => resolve());
@@ -79,6 +85,10 @@ class WsSocket implements TransportSocket {
     this.socket.close(code, reason);
   }
 
+  terminate(): void {
+    this.socket.terminate();
+  }
+
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
   }
@@ -90,6 +100,12 @@ class WsSocket implements TransportSocket {
 }
 
 async function serveHttp(req: IncomingMessage, res: ServerResponse, onHttp: HttpHandler): Promise<void> {
+  const problem = requestProblem(req);
+  if (problem) {
+    const refusal = json(400, { code: ErrorCode.bad_request, message: problem });
+    res.writeHead(refusal.status, { ...refusal.headers, connection: "close" }).end(refusal.body);
+    return;
+  }
   try {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -3,6 +3,7 @@ import type { EntityChange, EntityRuntime, Outcome } from "../../runtime/index.j
 import type { ConnectionSession, SubscriptionService } from "../connection-session.js";
 import { encodeChange } from "./change-encoder.js";
 import { EntityFeed, type Subscriber } from "./entity-feed.js";
+import { FanOut } from "./fan-out.js";
 
 export interface LiveStateOptions {
   /** Changes kept per entity for resubscribes (default 64). */
@@ -21,8 +22,9 @@ export interface LiveStateOptions {
 
 /**
  * Live entity state. Each committed change is encoded once (patch or snapshot) and the same bytes go
- * to every subscriber of that entity. Subscribers that do not drain are skipped and resynced with one
- * snapshot when they do; past a hard cap their connection is closed.
+ * to every subscriber of that entity, a slice of subscribers per event-loop turn (see FanOut).
+ * Subscribers that do not drain are skipped and resynced with one snapshot when they do; past a hard
+ * cap their connection is closed.
  */
 export class LiveStateHub implements SubscriptionService {
   private readonly feeds = new Map<string, EntityFeed>();
@@ -37,6 +39,7 @@ export class LiveStateHub implements SubscriptionService {
   private readonly maxSubscriptionsPerConnection: number;
   private readonly stopListening: () => void;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly fanOut = new FanOut();
 
   constructor(
     private readonly runtime: EntityRuntime,
@@ -126,11 +129,16 @@ export class LiveStateHub implements SubscriptionService {
       // The feed may already know this version from a newer subscriber's snapshot read (reads are
       // answered before changes are published); subscribers still one version behind need it anyway.
       feed.record(change.version, change.state, message);
-      for (const subscriber of feed.subscribers.values()) this.sendChange(feed, subscriber, change.version, message);
+      for (const subscriber of feed.subscribers.values()) {
+        subscriber.session.queueLive(() => this.sendChange(feed, subscriber, change.version, message));
+        this.fanOut.add(subscriber.session);
+      }
     }
   }
 
+  /** At the subscriber's turn in the fan-out: the change, a fresh snapshot, or nothing (it moved on). */
   private sendChange(feed: EntityFeed, subscriber: Subscriber, version: number, message: Buffer): void {
+    if (feed.subscribers.get(subscriber.session) !== subscriber) return; // unsubscribed or replaced meanwhile
     if (subscriber.awaitingSnapshot || subscriber.stalled || version <= subscriber.version) return;
     if (!this.hasRoom(subscriber)) return;
     if (version !== subscriber.version + 1) return this.sendSnapshot(feed, subscriber, undefined);

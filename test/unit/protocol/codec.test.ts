@@ -30,14 +30,32 @@ describe("decodeClientMessage", () => {
     expect(decoded).toEqual({ frames: [signal, call, { ...signal, id: 9 }], errors: [] });
   });
 
-  it("keeps the good frames of a batch and reports each bad one with its id", () => {
-    const decoded = decodeClientMessage(JSON.stringify([signal, { type: "call", id: 12, entity: "nope", op: "x" }, call, 7]));
+  it("keeps the good frames of a batch and answers all the bad ones with one error listing their ids", () => {
+    const decoded = decodeClientMessage(JSON.stringify([signal, { type: "call", id: 12, entity: "nope", op: "x" }, call, 7, { type: "get", id: 13 }]));
     expect(decoded.frames).toEqual([signal, call]);
-    expect(decoded.errors.map((e) => [e.code, e.id])).toEqual([
-      ["bad_request", 12],
-      ["bad_request", undefined],
-    ]);
-    expect("id" in decoded.errors[1]!).toBe(false);
+    expect(decoded.errors).toHaveLength(1);
+    expect(decoded.errors[0]).toMatchObject({ type: "error", code: "bad_request", ids: [12, 13] });
+    expect(decoded.errors[0]!.message).toMatch(/^3 frames of this message are invalid; the first, frame 2: invalid "call" frame: entity: /);
+    expect("id" in decoded.errors[0]!).toBe(false);
+  });
+
+  it("answers one bad frame of a batch with its id and its position", () => {
+    const decoded = decodeClientMessage(JSON.stringify([signal, { type: "call", id: 12, entity: "nope", op: "x" }]));
+    expect(decoded.errors).toEqual([{ type: "error", id: 12, code: "bad_request", message: expect.stringMatching(/^frame 2: invalid "call" frame: entity: /) }]);
+  });
+
+  it("answers a message of thousands of invalid frames with one small error", () => {
+    const text = JSON.stringify(Array.from({ length: MAX_FRAMES_PER_MESSAGE }, () => ({})));
+    const { frames, errors } = decodeClientMessage(text);
+    expect(frames).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(JSON.stringify(errors).length).toBeLessThan(text.length / 10);
+    expect(errors[0]!.message).toMatch(/^10000 frames of this message are invalid; the first, frame 1: /);
+  });
+
+  it("bounds the length of an error message", () => {
+    const error = errorOf({ type: "x".repeat(100_000), id: 1 });
+    expect(error.message.length).toBeLessThanOrEqual(400);
   });
 
   it("answers text that is not JSON with one bad_request and no id", () => {
@@ -55,7 +73,7 @@ describe("decodeClientMessage", () => {
     }
     const { frames, errors } = decodeClientMessage(JSON.stringify([1, null, [signal], "x"]));
     expect(frames).toEqual([]);
-    expect(errors.map((e) => [e.code, e.message])).toEqual(Array(4).fill(["bad_request", 'a frame must be a JSON object with a "type"']));
+    expect(errors).toEqual([{ type: "error", code: "bad_request", message: '4 frames of this message are invalid; the first, frame 1: a frame must be a JSON object with a "type"' }]);
   });
 
   it("answers an unknown or missing type with bad_request echoing the id", () => {
@@ -77,6 +95,8 @@ describe("decodeClientMessage", () => {
       [{ type: "subscribe", id: 8, entity: "Counter/a", fromVersion: 1.5 }, 8, "fromVersion"],
       [{ type: "hello", version: "1" }, undefined, "version"],
       [{ type: "hello", version: 1, clientId: "" }, undefined, "clientId"],
+      [{ type: "hello", version: 1, clientId: "app-\ud800" }, undefined, "clientId"],
+      [{ type: "hello", version: 1, clientId: "app\u0000" }, undefined, "clientId"],
     ];
     for (const [frame, id, field] of cases) {
       const error = errorOf(frame);
@@ -99,12 +119,14 @@ describe("decodeClientMessage", () => {
 
   it("rejects malformed entity ids with bad_request", () => {
     const bad = ["Counter", "Counter/", "/alice", "", "1Counter/a", "Coun ter/a", "Coün/a", `Counter/${"k".repeat(513)}`, `${"N".repeat(129)}/a`];
+    // Keys that are not well-formed Unicode or hold control characters (they would share storage keys).
+    bad.push("Counter/a\ud800", "Counter/\udc00", `Counter/${"k".repeat(70)}\ud83d`, "Counter/a\u0000b", "Counter/\u0004", "Counter/a\u001f", "Counter/\u007f", "Counter/\u0085");
     for (const entity of bad) {
       const error = errorOf({ type: "get", id: 11, entity });
       expect(error).toMatchObject({ type: "error", id: 11, code: "bad_request" });
       expect(error.message).toContain("entity: entity id must look like Name/key");
     }
-    const good = ["Counter/a", "_x/1", "a.b-c_D9/ü key", `Counter/${"k".repeat(512)}`, `${"N".repeat(128)}/a`, "Files/a/b/c"];
+    const good = ["Counter/a", "_x/1", "a.b-c_D9/ü key", `Counter/${"k".repeat(512)}`, `${"N".repeat(128)}/a`, "Files/a/b/c", "Emoji/\ud83d\ude00", "Nbsp/\u00a0", `Astral/${"\ud83d\ude00".repeat(256)}`];
     for (const entity of good) expect(decodeClientMessage(JSON.stringify({ type: "get", id: 1, entity })).errors).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { EntityChange } from "../../../src/runtime/index.js";
 import { Counter } from "../support/entities.js";
-import { RuntimeHarness, readState, signal } from "../support/runtime-harness.js";
+import { RuntimeHarness, call, readState, signal } from "../support/runtime-harness.js";
 
 let harness: RuntimeHarness;
 afterEach(async () => {
@@ -35,27 +35,47 @@ describe("read requests", () => {
     expect(changes.get(1)?.state).toBe(3);
   });
 
-  // A read between two operations of one turn is answered with the state the turn commits, never a
-  // middle state labelled with the turn's version (LiveStateHub takes subscribers' snapshots from reads).
-  it("between operations of one tick, never answer a (version, state) that is not durable", async () => {
+  // A read sees exactly the operations before it in the mailbox, never later ones: the state they
+  // left becomes a version of its own, committed and published like any other.
+  it("between operations of one tick, answer the state the operations before it left, as a durable version", async () => {
     harness = await RuntimeHarness.open([Counter]);
     const { runtime } = harness;
     const changes = recordChanges();
     const [, answer] = await Promise.all([signal(runtime, "Counter/m", "add", 1), readState(runtime, "Counter/m"), signal(runtime, "Counter/m", "add", 1)]);
-    expect(changes.get(1)?.state).toBe(2);
-    const durableAtVersion = answer.version === 0 ? null : changes.get(answer.version)?.state;
-    expect(answer.state).toBe(durableAtVersion);
+    expect(answer).toEqual({ state: 1, version: 1 });
+    expect(changes.get(1)?.state).toBe(1);
+    expect(changes.get(2)).toMatchObject({ state: 2, previousState: 1 });
   });
 
-  // When the turn ends where it started no version is committed, and a read in its middle says so.
+  it("before any operation of its tick, do not see the operations after it", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    const { runtime } = harness;
+    const [first] = await Promise.all([readState(runtime, "Counter/new"), signal(runtime, "Counter/new", "add", 5)]);
+    expect(first).toEqual({ state: null, version: 0 });
+    const [called, read] = await Promise.all([call(runtime, "Counter/new", "get"), readState(runtime, "Counter/new"), signal(runtime, "Counter/new", "add", 100)]);
+    expect(called).toEqual({ kind: "result", value: 5 });
+    expect(read).toEqual({ state: 5, version: 1 });
+    expect(await readState(runtime, "Counter/new")).toEqual({ state: 105, version: 2 });
+  });
+
+  // When operations end where the last version was, no version is made, and a read says the old one.
   it("never announce a version that no commit has", async () => {
     harness = await RuntimeHarness.open([Counter]);
     const { runtime } = harness;
     await signal(runtime, "Counter/v", "add", 5);
     const changes = recordChanges();
-    const [, answer] = await Promise.all([signal(runtime, "Counter/v", "add", 3), readState(runtime, "Counter/v"), signal(runtime, "Counter/v", "add", -3)]);
-    await signal(runtime, "Counter/v", "add", 1);
-    expect(changes.get(2)?.state).toBe(6);
-    expect(answer.version === 1 ? answer.state === 5 : changes.get(answer.version)?.state === answer.state).toBe(true);
+    const [, before, , after] = await Promise.all([
+      signal(runtime, "Counter/v", "add", 3),
+      readState(runtime, "Counter/v"),
+      signal(runtime, "Counter/v", "add", -3),
+      readState(runtime, "Counter/v"),
+      readState(runtime, "Counter/v"),
+    ]);
+    expect(before).toEqual({ state: 8, version: 2 });
+    expect(after).toEqual({ state: 5, version: 3 });
+    expect([...changes.values()].map((change) => [change.version, change.state])).toEqual([[2, 8], [3, 5]]);
+    const [again] = await Promise.all([readState(runtime, "Counter/v"), signal(runtime, "Counter/v", "add", 0)]);
+    expect(again).toEqual({ state: 5, version: 3 });
+    expect(await readState(runtime, "Counter/v")).toEqual({ state: 5, version: 3 }); // add 0 changed nothing: no version
   });
 });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
 import { ConnectionSession, type ConnectionContext } from "../../../src/server/connection-session.js";
+import { FairInput } from "../../../src/server/fair-input.js";
+import { MemoryBudget } from "../../../src/server/memory-budget.js";
 import type { TransportSocket } from "../../../src/server/transport.js";
+import type { EntityRuntime, OperationRequest } from "../../../src/runtime/index.js";
 
 /** A socket whose unsent bytes the test sets, recording what is sent and how it is closed. */
 class ScriptedSocket implements TransportSocket {
@@ -17,6 +20,10 @@ class ScriptedSocket implements TransportSocket {
     this.closedWith ??= code;
   }
 
+  terminate(): void {
+    this.closedWith ??= 1006;
+  }
+
   get frames(): Array<Record<string, unknown>> {
     return this.messages.flatMap((message) => {
       const parsed = JSON.parse(message) as Record<string, unknown> | Array<Record<string, unknown>>;
@@ -25,14 +32,22 @@ class ScriptedSocket implements TransportSocket {
   }
 }
 
+/** A runtime that acks every signal at once (these tests are about the connection, not the entities). */
+const ackingRuntime = {
+  registry: { check: () => undefined },
+  submit: (request: OperationRequest) => request.replyTo?.deliver(request.requestId ?? 0, { kind: "ack" }),
+} as unknown as EntityRuntime;
+
 function session(maxBufferedBytes: number): { session: ConnectionSession; socket: ScriptedSocket } {
   const socket = new ScriptedSocket();
   const context: ConnectionContext = {
-    runtime: undefined as never, // these tests only answer; nothing reaches the runtime
+    runtime: ackingRuntime,
     subscriptions: { subscribe: () => {}, unsubscribe: () => {}, drained: () => {}, closed: () => {} },
     maxMessageBytes: 1024 * 1024,
     maxBufferedBytes,
     maxInflightRequests: 1000,
+    input: new FairInput(1024 * 1024),
+    budget: new MemoryBudget(1024 * 1024 * 1024, createLogger("silent")),
     log: createLogger("silent"),
   };
   return { session: new ConnectionSession(socket, context), socket };
@@ -101,5 +116,49 @@ describe("ConnectionSession answers", () => {
     s.reply(2, { kind: "ack" });
     await nextJob();
     expect(socket.closedWith).toBeUndefined();
+  });
+});
+
+describe("ConnectionSession order and errors", () => {
+  it("sends a live update queued before an answer ahead of it, and one queued after behind it", async () => {
+    const { session: s, socket } = session(16 * 1024 * 1024);
+    s.queueLive(() => s.sendEncoded('{"type":"patch","entity":"Stats/a","version":1,"patch":[]}'));
+    s.reply(1, { kind: "result", value: "after the update" });
+    s.queueLive(() => s.sendEncoded('{"type":"patch","entity":"Stats/a","version":2,"patch":[]}'));
+    await nextJob();
+    expect(socket.frames.map((f) => f.type === "patch" ? `patch ${f.version}` : `result ${f.id}`)).toEqual(["patch 1", "result 1", "patch 2"]);
+  });
+
+  it("holds live updates until the fan-out flushes them, unless an answer's flush takes them along", async () => {
+    const { session: s, socket } = session(16 * 1024 * 1024);
+    s.queueLive(() => s.sendEncoded('{"type":"patch","entity":"Stats/a","version":1,"patch":[]}'));
+    await nextJob();
+    expect(socket.messages).toEqual([]);
+    s.flush();
+    expect(socket.frames.map((f) => f.version)).toEqual([1]);
+  });
+
+  it("answers equal errors released together with one frame listing their ids", async () => {
+    const { session: s, socket } = session(16 * 1024 * 1024);
+    const failed = { kind: "error" as const, code: "unknown_operation" as const, message: 'entity type "Counter" has no operation "fly"' };
+    for (let id = 1; id <= 1000; id++) s.reply(id, failed);
+    s.reply(1001, { ...failed, message: "another message" });
+    await nextJob();
+    expect(socket.frames).toEqual([
+      { type: "error", ids: Array.from({ length: 1000 }, (_, i) => i + 1), code: "unknown_operation", message: failed.message },
+      { type: "error", id: 1001, code: "unknown_operation", message: "another message" },
+    ]);
+  });
+
+  it("refuses a signal whose id is not above the previous signal's on the connection, and runs the rest", async () => {
+    const { session: s, socket } = session(16 * 1024 * 1024);
+    s.onMessage(JSON.stringify({ type: "hello", version: 1, clientId: "raw" }));
+    s.onMessage(JSON.stringify([5, 6, 6, 3, Number.MAX_SAFE_INTEGER, 7].map((id) => ({ type: "signal", id, entity: "Counter/a", op: "add", input: 1 }))));
+    await nextJob();
+    const acked = socket.frames.filter((f) => f.type === "ack").flatMap((f) => f.ids as number[]);
+    expect(acked).toEqual([5, 6, Number.MAX_SAFE_INTEGER]);
+    const refused = socket.frames.filter((f) => f.type === "error");
+    expect(refused.flatMap((f) => (f.ids as number[] | undefined) ?? [f.id])).toEqual([6, 3, 7]);
+    expect(refused.every((f) => f.code === "bad_request" && /signal ids must increase/.test(String(f.message)))).toBe(true);
   });
 });

@@ -18,9 +18,14 @@ function recordingSession(): ConnectionSession & { frames: Array<Record<string, 
     const parsed = JSON.parse(typeof message === "string" ? message : Buffer.from(message).toString()) as Record<string, unknown> | Array<Record<string, unknown>>;
     frames.push(...(Array.isArray(parsed) ? parsed : [parsed]));
   };
+  const live: Array<() => void> = [];
   return {
     frames,
     socket: { bufferedAmount: 0, send: take, close: () => {} },
+    queueLive: (delivery: () => void) => live.push(delivery),
+    flush: () => {
+      for (const delivery of live.splice(0)) delivery();
+    },
     sendEncoded: take,
     send: (frame: Record<string, unknown>) => frames.push(frame),
     reply: (id: number, outcome: unknown) => frames.push({ reply: id, outcome }),
@@ -41,10 +46,11 @@ describe("LiveStateHub", () => {
     hub.subscribe(a, 1, "Counter/x", undefined);
     harness.runtime.submit({ kind: "signal", entityId: "Counter/other", op: "add", input: 1, replyTo: ignore });
     await new Promise((resolve) => setImmediate(resolve));
-    // tick 2: B subscribes, and Counter/x changes in the same turn
-    hub.subscribe(b, 1, "Counter/x", undefined);
+    // tick 2: Counter/x changes, and B subscribes after the change in the same turn (its read sees it)
     harness.runtime.submit({ kind: "signal", entityId: "Counter/x", op: "add", input: 7, replyTo: ignore });
+    hub.subscribe(b, 1, "Counter/x", undefined);
     await harness.runtime.close();
+    await new Promise((resolve) => setImmediate(resolve)); // the fan-out's slice
     expect(versionsOf(a.frames)).toEqual([
       [null, 0],
       [7, 1],
