@@ -181,19 +181,17 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     if (!this.flushing) this.flush(); // else the flush under way closes when it is done
   }
 
-  /** Sends everything queued, in order (what is queued while it runs too). */
+  /**
+   * Sends everything queued, in order (what is queued while it runs too). Several messages leave in
+   * one write: a connection that fell behind a fan-out catches up at the cost of one system call.
+   */
   flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.flushing || this.closeSent) return;
+    if (this.closed || this.flushing || this.closeSent || this.outgoing.size === 0) return;
     this.flushing = true;
     try {
-      for (let item = this.outgoing.shift(); item !== undefined; item = this.outgoing.shift()) {
-        if (typeof item === "function") this.deliverLive(item);
-        else if (isAnswerGroup(item)) {
-          if (!this.sendAnswers(item)) return;
-        } else this.socket.send(item);
-        if (this.closed) return;
-      }
+      if (this.outgoing.size === 1 && !isAnswerGroup(this.outgoing.peek()!)) this.sendQueued();
+      else this.socket.cork(this.sendQueued);
     } catch (error) {
       // Not expected (answers hold JSON values), but an answer that cannot be encoded must not take the process down.
       this.context.log.error("could not encode answers; closing the connection", { error: errorMessage(error) });
@@ -210,6 +208,16 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     }
     this.closeIfNotReading();
   }
+
+  private readonly sendQueued = (): void => {
+    for (let item = this.outgoing.shift(); item !== undefined; item = this.outgoing.shift()) {
+      if (typeof item === "function") this.deliverLive(item);
+      else if (isAnswerGroup(item)) {
+        if (!this.sendAnswers(item)) return;
+      } else this.socket.send(item);
+      if (this.closed) return;
+    }
+  };
 
   private deliverLive(delivery: LiveDelivery): void {
     this.delivering = true;

@@ -21,8 +21,9 @@ export type OutgoingItem = AnswerGroup | LiveDelivery | string | Uint8Array;
 export class OutgoingQueue {
   private items: OutgoingItem[] = [];
 
-  get isEmpty(): boolean {
-    return this.items.length === 0;
+  /** Items waiting (a group of answers counts once, though it may leave as several messages). */
+  get size(): number {
+    return this.items.length;
   }
 
   ack(id: number): void {
@@ -58,6 +59,11 @@ export class OutgoingQueue {
   /** An already-encoded message, or a live delivery. */
   push(item: LiveDelivery | string | Uint8Array): void {
     this.items.push(item);
+  }
+
+  /** The next item, left in place. */
+  peek(): OutgoingItem | undefined {
+    return this.items[0];
   }
 
   /** Takes the next item (items pushed meanwhile come after it), or undefined when empty. */

@@ -11,6 +11,8 @@ export interface TransportSocket {
   close(code: number, reason: string): void;
   /** Drops the connection at once, freeing what it had queued (for one that does not read its close frame). */
   terminate(): void;
+  /** Runs `send`s in `fn` as one write to the network (one system call for many messages). */
+  cork(fn: () => void): void;
   /** Bytes queued for sending and not yet written to the network. */
   readonly bufferedAmount: number;
 }

@@ -126,6 +126,11 @@ class UwsSocket implements TransportSocket {
     if (!this.data.closed) this.ws.end(code, reason);
   }
 
+  cork(fn: () => void): void {
+    if (this.data.closed) fn();
+    else this.ws.cork(fn);
+  }
+
   /** uWebSockets.js's `close()`: no close frame, and its `close` handler runs before this returns. */
   terminate(): void {
     if (!this.data.closed) this.ws.close();

@@ -89,6 +89,17 @@ class WsSocket implements TransportSocket {
     this.socket.terminate();
   }
 
+  cork(fn: () => void): void {
+    // ws writes each message to the net.Socket; corked, they leave in one writev when uncorked.
+    const net = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    net?.cork();
+    try {
+      fn();
+    } finally {
+      net?.uncork();
+    }
+  }
+
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
   }

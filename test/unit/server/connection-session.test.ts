@@ -24,6 +24,10 @@ class ScriptedSocket implements TransportSocket {
     this.closedWith ??= 1006;
   }
 
+  cork(fn: () => void): void {
+    fn();
+  }
+
   get frames(): Array<Record<string, unknown>> {
     return this.messages.flatMap((message) => {
       const parsed = JSON.parse(message) as Record<string, unknown> | Array<Record<string, unknown>>;
