@@ -1,0 +1,66 @@
+import type { ActivityDefinition, InputOf, OrchestrationDefinition, OutputOf } from "./definitions.js";
+import type { RetryOptions } from "./retry-options.js";
+import type { Task, TimerTask } from "./task.js";
+
+/** What a typed call takes besides the input. */
+export interface CallOptions {
+  /** Retry the call on failure (activities and sub-orchestrations). */
+  readonly retry?: RetryOptions;
+  /** A sub-orchestration's instance id (default: derived from this instance's id and the call's position). */
+  readonly instanceId?: string;
+}
+
+/**
+ * What orchestrator code sees: `ctx` in `function* (ctx, input) { … }`. Every method that starts
+ * work returns a Task to `yield`; the result of `yield task` is the task's result (or the task's
+ * error is thrown at the `yield`). `yield* task` gives the same result with its type.
+ *
+ * While the code runs, `Date.now()`, `new Date()` and `Math.random()` are replay-safe: they return
+ * the orchestration's current time and numbers seeded by the instance id and the history position.
+ */
+export interface OrchestrationContext<I = unknown> {
+  /** The orchestration's name. */
+  readonly name: string;
+  readonly instanceId: string;
+  /** The instance that started this one as a sub-orchestration, if any. */
+  readonly parentInstanceId: string | undefined;
+  /** True while the code is being replayed from history (its effects happened before). */
+  readonly isReplaying: boolean;
+  /** The time of the current turn: the same on every replay. */
+  readonly currentUtcDateTime: Date;
+  readonly input: I;
+  getInput<T = I>(): T;
+
+  /** Schedules an activity by name; `yield` it for its result. */
+  callActivity<T = any>(name: string, input?: unknown): Task<T>;
+  /** Schedules an activity and retries it as `retry` says when it fails. */
+  callActivityWithRetry<T = any>(name: string, retry: RetryOptions, input?: unknown): Task<T>;
+  /** Typed: an activity or sub-orchestration by its definition; the input is checked and the result typed (`yield* ctx.call(SayHello, "Tokyo")`). */
+  call<D extends ActivityDefinition | OrchestrationDefinition>(definition: D, input: InputOf<D>, options?: CallOptions): Task<OutputOf<D>>;
+  /** Starts a sub-orchestration by name (or definition) and waits for its output. */
+  callSubOrchestration<T = any>(name: string | OrchestrationDefinition, input?: unknown, instanceId?: string): Task<T>;
+  callSubOrchestrationWithRetry<T = any>(name: string | OrchestrationDefinition, retry: RetryOptions, input?: unknown, instanceId?: string): Task<T>;
+  /** A durable timer that fires at `fireAt`; `cancel()` it when it is no longer needed. */
+  createTimer(fireAt: Date | number): TimerTask;
+  /** Waits for an external event; events raised before the wait are kept, in order. */
+  waitForExternalEvent<T = any>(name: string): Task<T>;
+  /**
+   * Ends this execution and starts the instance again with `input` and a fresh history (the eternal
+   * orchestration). Return right after calling it. With `preserveUnprocessedEvents`, external events
+   * raised and not yet consumed are kept for the next execution.
+   */
+  continueAsNew(input: unknown, options?: { preserveUnprocessedEvents?: boolean }): void;
+  /** A JSON value shown in the instance's status (`customStatus`). */
+  setCustomStatus(status: unknown): void;
+  /** A GUID that is the same on every replay. */
+  newGuid(): string;
+  /** `Task.all` and `Task.any`, as in Durable Functions' `context.df.Task`. */
+  readonly Task: TaskCombinators;
+}
+
+export interface TaskCombinators {
+  /** Completes with every result (in order) when all complete; fails with the first failure. */
+  all<T>(tasks: ReadonlyArray<Task<T>>): Task<T[]>;
+  /** Completes with the first task to complete (the task itself, as in Durable Functions). */
+  any<T>(tasks: ReadonlyArray<Task<T>>): Task<Task<T>>;
+}
