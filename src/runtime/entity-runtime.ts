@@ -1,5 +1,6 @@
 import { EntityError, ErrorCode, parseEntityId } from "../../protocol/index.js";
 import type { EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, WriteBatch } from "../storage/index.js";
+import { COMMIT_FAILED, CommitPipeline, type TickContext, type TickParticipant, type TickRelease } from "./commit-pipeline.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
 import type { EntityDefinition } from "./define-entity.js";
 import { EntityCache } from "./entity-cache.js";
@@ -12,12 +13,14 @@ import type { EntityChange, OperationRequest, Outcome } from "./operation-reques
 export interface EntityRuntimeOptions {
   readonly store: EntityStore;
   readonly entities: Iterable<EntityDefinition>;
+  /** The commit pipeline to run in (default: one of its own, over `store`). */
+  readonly pipeline?: CommitPipeline;
   /** Most entities kept in memory (default 100,000); idle ones beyond it are evicted. */
   readonly maxCachedEntities?: number;
   /** How long a client's signal numbers are remembered per entity for de-duplication (default 24 h). */
   readonly dedupWindowMs?: number;
   readonly log?: Logger;
-  /** Called when a commit fails: memory is then ahead of disk, so the host should stop (default: log). */
+  /** Called when a commit fails (for a pipeline of its own): memory is then ahead of disk, so the host should stop (default: log). */
   readonly onFatal?: (error: unknown) => void;
 }
 
@@ -27,16 +30,16 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const SWEEP_PAGE_SIZE = 5_000;
 /** Signal marks one entity keeps in memory past its commits (more are read from the store again). */
 const MAX_MARKS_IN_MEMORY = 4_096;
-const FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
 
 /**
- * The single-writer runtime. Each entity has a mailbox; every tick, each entity with work runs one
- * turn over everything in its mailbox, and all turns of the tick go into one store transaction
- * (group commit). The output gate: answers, signals to other entities and change notifications of a
- * tick are released only after that tick's transaction is durable, in tick order.
+ * The entities of the single-writer runtime. Each entity has a mailbox; every tick of the commit
+ * pipeline, each entity with work runs one turn over everything in its mailbox, and all turns of
+ * the tick (entities' and orchestrations') go into one store transaction. Answers, signals to other
+ * entities and change notifications are released after that transaction is durable.
  */
-export class EntityRuntime {
+export class EntityRuntime implements TickParticipant {
   readonly registry: EntityRegistry;
+  readonly pipeline: CommitPipeline;
   private readonly store: EntityStore;
   private readonly cache: EntityCache;
   private readonly log: Logger;
@@ -47,32 +50,23 @@ export class EntityRuntime {
   private expired: Array<(batch: WriteBatch) => void> = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
-  private tickScheduled = false;
-  /** Ticks built so far; the output gate releases them in this order. */
-  private ticks = 0;
-  private gate: Promise<void> = Promise.resolve();
-  private failed: unknown;
-  private closing = false;
-  private aborted = false;
 
-  constructor(private readonly options: EntityRuntimeOptions) {
+  constructor(options: EntityRuntimeOptions) {
     this.store = options.store;
+    this.log = options.log ?? createLogger();
+    this.pipeline = options.pipeline ?? new CommitPipeline({ store: options.store, log: this.log, onFatal: options.onFatal });
     this.registry = new EntityRegistry(options.entities);
     this.cache = new EntityCache(options.maxCachedEntities ?? 100_000);
-    this.log = options.log ?? createLogger();
     this.dedupWindowMs = options.dedupWindowMs ?? 24 * 60 * 60 * 1000;
+    this.pipeline.join(this);
   }
 
-  /** Queues the messages that were durable but not yet applied when the process last stopped. */
+  /**
+   * Starts the pipeline (its durable messages are delivered, entities' and others') and the hourly
+   * sweep of old signal marks.
+   */
   start(): void {
-    let recovered = 0;
-    for (const partition of this.store.localPartitions) {
-      for (const [address, message] of this.store.readMailbox(partition)) {
-        this.deliverMessage(address, message);
-        recovered++;
-      }
-    }
-    if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
+    this.pipeline.start();
     const sweep = () =>
       this.sweepSignalMarks().catch((error: unknown) => this.log.error("sweeping old signal marks failed", { error: errorMessage(error) }));
     void sweep();
@@ -81,10 +75,10 @@ export class EntityRuntime {
 
   /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
   submit(request: OperationRequest): void {
-    if (this.aborted) return; // the process is about to end: unanswered, a client resends to the next server
-    if (this.closing || this.failed !== undefined) {
-      const message = "the server is shutting down";
-      request.replyTo?.deliver(request.requestId ?? 0, this.failed !== undefined ? FAILED : { kind: "error", code: ErrorCode.shutting_down, message });
+    if (this.pipeline.isAborted) return; // the process is about to end: unanswered, a client resends to the next server
+    if (this.pipeline.stopped) {
+      const outcome: Outcome = this.pipeline.failed !== undefined ? COMMIT_FAILED : { kind: "error", code: ErrorCode.shutting_down, message: "the server is shutting down" };
+      request.replyTo?.deliver(request.requestId ?? 0, outcome);
       return;
     }
     const entity = this.load(request.entityId);
@@ -94,13 +88,7 @@ export class EntityRuntime {
       this.ready.push(entity);
       this.cache.touch(entity);
     }
-    this.scheduleTick();
-  }
-
-  private scheduleTick(): void {
-    if (this.tickScheduled) return;
-    this.tickScheduled = true;
-    setImmediate(() => this.runTick());
+    this.pipeline.scheduleTick();
   }
 
   /**
@@ -147,10 +135,10 @@ export class EntityRuntime {
     let swept = 0;
     let after: PageCursor | undefined;
     do {
-      if (this.failed !== undefined || this.closing) return swept;
+      if (this.pipeline.stopped) return swept;
       const page = read(after);
       for (const entry of page.entries) if (expire(entry)) swept++;
-      if (this.expired.length > 0) this.scheduleTick();
+      if (this.expired.length > 0) this.pipeline.scheduleTick();
       after = page.next;
       await new Promise((resolve) => setImmediate(resolve)); // the runtime may be closing when this resumes: checked above
     } while (after !== undefined);
@@ -173,28 +161,41 @@ export class EntityRuntime {
     return this.cache.get(entityId)?.marks.size ?? 0;
   }
 
-  /** Stops taking work, finishes what is queued, and waits until all of it is durable. */
+  /** Stops taking work, finishes what is queued, and waits until all of it is durable (the whole pipeline). */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
-    while (this.tickScheduled || this.ready.length > 0) await new Promise((resolve) => setImmediate(resolve));
-    this.closing = true;
-    await this.gate;
+    await this.pipeline.close();
   }
 
-  /**
-   * For a fatal error in the host, which is about to end the process: stops taking work at once. New
-   * requests, and those queued but not yet run, are dropped unanswered (nothing of them was applied;
-   * a client resends its signals to the next server, and its calls fail as disconnected); no further
-   * tick runs. Resolves once the commits in flight have settled and their answers are released.
-   */
+  /** For a fatal error in the host: the pipeline stops at once (see CommitPipeline.abort). */
   async abort(): Promise<void> {
     clearInterval(this.sweepTimer);
-    this.aborted = this.closing = true;
+    await this.pipeline.abort();
+  }
+
+  get busy(): boolean {
+    return this.ready.length > 0;
+  }
+
+  dropQueued(): void {
     for (const entity of this.ready.splice(0)) {
       entity.scheduled = false;
       entity.mailbox = [];
     }
-    await this.gate.catch(() => {}); // a broken gate has already been reported; it has settled all the same
+  }
+
+  accepts(message: MailboxMessage): boolean {
+    return message.kind === undefined;
+  }
+
+  deliver(address: MailboxAddress, message: MailboxMessage): void {
+    if (message.kind !== undefined) return;
+    const problem = this.registry.check(message.target, message.op);
+    if (problem) {
+      this.log.warn("mailbox message kept: its entity type or operation is not in this app", { ...address, target: message.target, op: message.op });
+      return;
+    }
+    this.submit({ kind: "signal", entityId: message.target, op: message.op, input: message.input, message: address });
   }
 
   private load(id: string): LoadedEntity {
@@ -212,79 +213,52 @@ export class EntityRuntime {
     return entity;
   }
 
-  private deliverMessage(address: MailboxAddress, message: MailboxMessage): void {
-    const problem = this.registry.check(message.target, message.op);
-    if (problem) {
-      this.log.warn("mailbox message kept: its entity type or operation is not in this app", { ...address, target: message.target, op: message.op });
-      return;
-    }
-    this.submit({ kind: "signal", entityId: message.target, op: message.op, input: message.input, message: address });
-  }
-
-  private runTick(): void {
-    this.tickScheduled = false;
-    if (this.closing) return; // only after abort(): close() sets closing once no tick is scheduled
+  /** A turn for every entity with work, into the tick's batch; answers and changes are released after the flush. */
+  runTurns(tickContext: TickContext): TickRelease | undefined {
+    if (this.ready.length === 0 && this.expired.length === 0) return undefined;
+    const { batch, tick, nowMs } = tickContext;
     const entities = this.ready;
     this.ready = [];
-    const taken: OperationRequest[][] = [];
-    try {
-      this.commitTurns(entities, taken);
-    } catch (error) {
-      // A bug, not bad input (operations' errors are caught per operation): memory may now be ahead of
-      // disk, so the runtime stops taking work, and every operation of this tick is answered `internal`.
-      const operations = [...taken, ...entities.map((entity) => entity.mailbox.splice(0))].flat();
-      this.gate = this.gate.then(() => this.fail(error, [], operations.map((request): [OperationRequest, Outcome] => [request, FAILED])));
-    }
-  }
-
-  /** One tick: a turn for every entity with work, all written in one batch, released after the flush. */
-  private commitTurns(entities: LoadedEntity[], taken: OperationRequest[][]): void {
-    const nowMs = Date.now();
-    const tick = ++this.ticks;
-    const batch = this.store.newBatch();
     for (const remove of this.expired.splice(0)) remove(batch);
     const outcomes: Array<[OperationRequest, Outcome]> = [];
-    const deliveries: Array<[MailboxAddress, MailboxMessage]> = [];
     const changes: EntityChange[] = [];
-
-    for (const entity of entities) {
-      entity.scheduled = false;
-      const operations = entity.mailbox;
-      entity.mailbox = [];
-      taken.push(operations);
-      const turn = runTurn(entity, operations, this.registry, nowMs);
-      for (const outcome of turn.outcomes) outcomes.push(outcome);
-      for (const address of turn.consumed) batch.deleteMessage(address);
-      for (const message of turn.outgoing) deliveries.push([batch.appendMessage(message), message]);
-      for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
-      if (turn.versions.length > 0) {
-        const record = entity.toRecord();
-        if (record) batch.putEntity(entity.id, record);
-        else batch.deleteEntity(entity.id);
+    let current = 0;
+    try {
+      for (; current < entities.length; current++) {
+        const entity = entities[current]!;
+        entity.scheduled = false;
+        const operations = entity.mailbox;
+        entity.mailbox = [];
+        const turn = runTurn(entity, operations, this.registry, nowMs);
+        for (const outcome of turn.outcomes) outcomes.push(outcome);
+        for (const address of turn.consumed) batch.deleteMessage(address);
+        for (const message of turn.outgoing) tickContext.send(message);
+        for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
+        if (turn.versions.length > 0) {
+          const record = entity.toRecord();
+          if (record) batch.putEntity(entity.id, record);
+          else batch.deleteEntity(entity.id);
+        }
+        for (const [clientId, mark] of entity.marks.takeChanged(tick) ?? []) batch.putSignalMark(entity.id, clientId, mark);
+        for (const [clientId, seq, failure] of entity.marks.takeChangedFailures(tick) ?? []) batch.putSignalFailure(entity.id, clientId, seq, failure);
+        entity.pendingCommits++;
       }
-      for (const [clientId, mark] of entity.marks.takeChanged(tick) ?? []) batch.putSignalMark(entity.id, clientId, mark);
-      for (const [clientId, seq, failure] of entity.marks.takeChangedFailures(tick) ?? []) batch.putSignalFailure(entity.id, clientId, seq, failure);
-      entity.pendingCommits++;
+    } catch (error) {
+      // A bug: every operation this tick took, and those still waiting in its entities, is answered `internal`.
+      for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+      for (const entity of entities.slice(current)) for (const request of entity.mailbox.splice(0)) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+      throw error;
     }
-
-    const durable = batch.size > 0 ? this.store.commit(batch) : undefined;
-    // Handled when the gate reaches it; until then an early failure must not count as unhandled.
-    durable?.catch(() => {});
-    this.gate = this.gate
-      .then(() => durable)
-      .then(
-        () => (this.failed === undefined ? this.release(tick, entities, outcomes, deliveries, changes) : this.fail(this.failed, entities, outcomes)),
-        (error: unknown) => this.fail(error, entities, outcomes),
-      );
+    return {
+      release: () => this.release(tick, entities, outcomes, changes),
+      fail: () => {
+        for (const entity of entities) entity.pendingCommits--;
+        for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+      },
+    };
   }
 
-  private release(
-    tick: number,
-    entities: LoadedEntity[],
-    outcomes: Array<[OperationRequest, Outcome]>,
-    deliveries: Array<[MailboxAddress, MailboxMessage]>,
-    changes: EntityChange[],
-  ): void {
+  private release(tick: number, entities: LoadedEntity[], outcomes: Array<[OperationRequest, Outcome]>, changes: EntityChange[]): void {
     for (const entity of entities) {
       entity.pendingCommits--;
       entity.marks.committedThrough(tick, MAX_MARKS_IN_MEMORY);
@@ -299,21 +273,6 @@ export class EntityRuntime {
         }
       }
     }
-    for (const [address, message] of deliveries) this.deliverMessage(address, message);
     this.cache.evictIdle();
-  }
-
-  /**
-   * A commit failed (or a tick broke): this tick and every later one, built on memory that is ahead
-   * of the disk, are answered `internal` and publish nothing; the host is told once, and should stop.
-   */
-  private fail(error: unknown, entities: LoadedEntity[], outcomes: Array<[OperationRequest, Outcome]>): void {
-    const first = this.failed === undefined;
-    this.failed ??= error;
-    for (const entity of entities) entity.pendingCommits--;
-    for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, FAILED);
-    if (!first) return;
-    this.log.error("commit failed; taking no more work", { error: errorMessage(error) });
-    (this.options.onFatal ?? (() => undefined))(error);
   }
 }

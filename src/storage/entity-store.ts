@@ -1,3 +1,5 @@
+import type { InstanceReads, InstanceWrites } from "./instance-records.js";
+
 /**
  * The store's contract. The key space is split into a fixed number of partitions by a hash of the
  * entity id; each partition holds its entities' records, their signal marks and failures (de-duplication) and its
@@ -31,13 +33,26 @@ export interface Page<T> {
   readonly next: PageCursor | undefined;
 }
 
-/** A signal between entities, kept in the target's partition mailbox until the target has applied it. */
-export interface MailboxMessage {
+/** A signal to an entity (from another entity, or later an orchestration), kept in the target's partition mailbox until applied. */
+export interface EntityMessage {
+  readonly kind?: undefined;
   readonly target: string;
   readonly op: string;
   readonly input?: unknown;
   readonly source?: string;
 }
+
+/** A message to an orchestration instance (its start, a result, a raised event, …): `event` is what its turn records. */
+export interface InstanceMessage {
+  readonly kind: "instance";
+  /** The instance id. */
+  readonly target: string;
+  readonly event: unknown;
+  readonly source?: string;
+}
+
+/** What waits in a partition's durable mailbox (in the target's partition). */
+export type MailboxMessage = EntityMessage | InstanceMessage;
 
 /** Where a mailbox message lives: its partition and its sequence number there. */
 export interface MailboxAddress {
@@ -46,7 +61,7 @@ export interface MailboxAddress {
 }
 
 /** One atomic group of writes. Values are captured (encoded) when added, so later changes cannot leak in. */
-export interface WriteBatch {
+export interface WriteBatch extends InstanceWrites {
   putEntity(id: string, record: EntityRecord): void;
   deleteEntity(id: string): void;
   /** Appends to the mailbox of the target's partition and returns where the message was put. */
@@ -59,7 +74,8 @@ export interface WriteBatch {
   readonly size: number;
 }
 
-export interface EntityStore {
+/** The store: entities, signal marks, mailboxes, and orchestration instances with their history, timers and work items. */
+export interface EntityStore extends InstanceReads {
   readonly partitionCount: number;
   partitionOf(id: string): number;
   /** The partitions this process owns (all of them today; a cluster will assign subsets). */

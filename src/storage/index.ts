@@ -1,3 +1,4 @@
-export type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
+export type { EntityMessage, InstanceMessage, EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
 export { LmdbStore, type LmdbStoreOptions } from "./lmdb-store.js";
 export { partitionOf } from "./partition-hash.js";
+export type { InstanceReads, InstanceWrites, TimerAddress, WorkItemAddress } from "./instance-records.js";

@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
 import { DataDirLock } from "./data-dir-lock.js";
+import type { TimerAddress, WorkItemAddress } from "./instance-records.js";
+import { historyKey, instanceKey, LmdbInstanceTables, timerKey, workItemKey, type InstanceKey } from "./lmdb-instance-tables.js";
 import { partitionOf } from "./partition-hash.js";
 
 export interface LmdbStoreOptions {
@@ -19,7 +21,8 @@ type Key =
   | [partition: number, kind: "e", id: string]
   | [partition: number, kind: "m", seq: number]
   | [partition: number, kind: "s", id: string, clientKey: string]
-  | [partition: number, kind: "f", id: string, clientKey: string, seq: number];
+  | [partition: number, kind: "f", id: string, clientKey: string, seq: number]
+  | InstanceKey;
 type Write = { key: Key; value: string | undefined };
 /** A signal mark as stored: the mark, and the client id its key hashes. */
 type StoredMark = [seq: number, atMs: number, clientId: string];
@@ -40,6 +43,7 @@ export class LmdbStore implements EntityStore {
   private readonly nextSeq: number[];
   /** Hashed client ids for mark keys, remembered for the few clients that are active at a time. */
   private readonly clientKeys = new Map<string, string>();
+  private readonly instances: LmdbInstanceTables;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -50,6 +54,7 @@ export class LmdbStore implements EntityStore {
     this.partitionCount = partitionCount;
     this.localPartitions = Array.from({ length: partitionCount }, (_, i) => i);
     this.nextSeq = this.localPartitions.map((p) => this.lastMailboxSeq(p) + 1);
+    this.instances = new LmdbInstanceTables(db as never, (id) => this.partitionOf(id));
   }
 
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
@@ -156,6 +161,30 @@ export class LmdbStore implements EntityStore {
     return [partition, "f", id, clientKey, seq];
   }
 
+  readInstance(instanceId: string): unknown {
+    return this.instances.readInstance(instanceId);
+  }
+
+  readHistory(instanceId: string, fromSeq?: number): unknown[] {
+    return this.instances.readHistory(instanceId, fromSeq);
+  }
+
+  readInstances(partition: number, limit: number, after?: PageCursor): Page<[string, unknown]> {
+    return this.instances.readInstances(partition, limit, after);
+  }
+
+  readDueTimers(partition: number, untilMs: number, limit: number): Array<[TimerAddress, unknown]> {
+    return this.instances.readDueTimers(partition, untilMs, limit);
+  }
+
+  nextTimerDue(partition: number): number | undefined {
+    return this.instances.nextTimerDue(partition);
+  }
+
+  readWorkItems(partition: number): Iterable<[WorkItemAddress, unknown]> {
+    return this.instances.readWorkItems(partition);
+  }
+
   *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {
     for (const { key, value } of this.db.getRange({ start: [partition, "m", 0], end: [partition, "n"] })) {
       yield [{ partition, seq: key[2] as number }, JSON.parse(value) as MailboxMessage];
@@ -248,5 +277,37 @@ class LmdbWriteBatch implements WriteBatch {
 
   deleteSignalFailure(entityId: string, clientId: string, seq: number): void {
     this.writes.push({ key: this.store.failureKey(entityId, clientId, seq), value: undefined });
+  }
+
+  putInstance(instanceId: string, record: unknown): void {
+    this.writes.push({ key: instanceKey(this.store.partitionOf(instanceId), instanceId), value: JSON.stringify(record) });
+  }
+
+  deleteInstance(instanceId: string): void {
+    this.writes.push({ key: instanceKey(this.store.partitionOf(instanceId), instanceId), value: undefined });
+  }
+
+  putHistoryEvent(instanceId: string, seq: number, event: unknown): void {
+    this.writes.push({ key: historyKey(this.store.partitionOf(instanceId), instanceId, seq), value: JSON.stringify(event) });
+  }
+
+  deleteHistoryEvent(instanceId: string, seq: number): void {
+    this.writes.push({ key: historyKey(this.store.partitionOf(instanceId), instanceId, seq), value: undefined });
+  }
+
+  putTimer(timer: TimerAddress, value: unknown): void {
+    this.writes.push({ key: timerKey(this.store.partitionOf(timer.instanceId), timer), value: JSON.stringify(value) });
+  }
+
+  deleteTimer(timer: TimerAddress): void {
+    this.writes.push({ key: timerKey(this.store.partitionOf(timer.instanceId), timer), value: undefined });
+  }
+
+  putWorkItem(item: WorkItemAddress, value: unknown): void {
+    this.writes.push({ key: workItemKey(this.store.partitionOf(item.instanceId), item), value: JSON.stringify(value) });
+  }
+
+  deleteWorkItem(item: WorkItemAddress): void {
+    this.writes.push({ key: workItemKey(this.store.partitionOf(item.instanceId), item), value: undefined });
   }
 }

@@ -140,7 +140,7 @@ describe("LmdbStore mailboxes", () => {
     batch = store.newBatch();
     batch.deleteMessage(middle![0]);
     await store.commit(batch);
-    expect([...store.readMailbox(1)].map(([, m]) => m.input)).toEqual([a, c]);
+    expect([...store.readMailbox(1)].map(([, m]) => (m.kind === undefined ? m.input : undefined))).toEqual([a, c]);
   });
 
   it("orders by number, not text, past seq 9 and 99", async () => {
@@ -148,7 +148,7 @@ describe("LmdbStore mailboxes", () => {
     const batch = store.newBatch();
     for (let i = 0; i < 120; i++) batch.appendMessage({ target: "Counter/x", op: "add", input: i });
     await store.commit(batch);
-    expect([...store.readMailbox(0)].map(([, m]) => m.input)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    expect([...store.readMailbox(0)].map(([, m]) => (m.kind === undefined ? m.input : undefined))).toEqual(Array.from({ length: 120 }, (_, i) => i));
   });
 
   it("continues mailbox seqs after a reopen", async () => {
