@@ -2,8 +2,10 @@ import * as z from "zod";
 import { EntityId } from "./entity-id.js";
 import { isKeyText, KEY_TEXT_RULE } from "./key-text.js";
 
-/** A request id, chosen by the client and echoed by the answer. Signal ids also de-duplicate resends. */
-export const RequestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+import { ORCHESTRATION_FRAMES } from "./orchestration-frames.js";
+import { RequestId } from "./request-id.js";
+
+export { RequestId };
 const OperationName = z.string().min(1).max(128);
 
 /** First frame on every connection. `clientId` names the client across reconnects (it scopes signal ids). */
@@ -56,6 +58,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
   GetFrame,
   SubscribeFrame,
   UnsubscribeFrame,
+  ...ORCHESTRATION_FRAMES,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 

@@ -24,8 +24,18 @@ export const ErrorCode = {
   shutting_down: "shutting_down",
   /** The subscriber could not keep up and was disconnected. */
   slow_consumer: "slow_consumer",
-  /** HTTP only: nothing is served at that path. */
+  /** Nothing has that id (an orchestration instance), or, over HTTP, nothing is served at that path. */
   not_found: "not_found",
+  /** An orchestration with that instance id is still running (a finished one's id may be reused). */
+  instance_exists: "instance_exists",
+  /** The orchestration instance has finished (completed, failed or terminated): it takes no more events. */
+  instance_finished: "instance_finished",
+  /** The app defines no orchestration of that name. */
+  unknown_orchestration: "unknown_orchestration",
+  /** Replaying an orchestration's history, its code asked for something else than the history holds. */
+  non_determinism: "non_determinism",
+  /** An orchestration passed a guard rail (history length, pending tasks, sub-orchestration depth). */
+  limit_exceeded: "limit_exceeded",
   /** Something failed inside the server; details are in its log, not on the wire. */
   internal: "internal",
 } as const;

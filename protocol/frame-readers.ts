@@ -1,6 +1,8 @@
 import type { ClientFrame } from "./client-frames.js";
-import { isEntityId } from "./entity-id.js";
+import { ENTITY_NAME_PATTERN, isEntityId } from "./entity-id.js";
+import { isInstanceId } from "./instance-id.js";
 import { isKeyText } from "./key-text.js";
+import { RUNTIME_STATUSES } from "./orchestration-frames.js";
 import type { ServerFrame } from "./server-frames.js";
 
 /**
@@ -23,7 +25,7 @@ export function readClientFrame(item: unknown): ClientFrame | undefined {
   const frame = item as Record<string, unknown>;
   const type = frame.type;
   if (type === "hello") return readHello(frame);
-  if (type !== "signal" && type !== "call" && type !== "get" && type !== "subscribe" && type !== "unsubscribe") return undefined;
+  if (type !== "signal" && type !== "call" && type !== "get" && type !== "subscribe" && type !== "unsubscribe") return readOrchestrationFrame(frame);
   const { id, entity } = frame;
   if (!isRequestId(id) || typeof entity !== "string" || !isEntityId(entity)) return undefined;
   switch (type) {
@@ -65,4 +67,70 @@ export function readAckFrame(item: unknown): ServerFrame | undefined {
   if (!Array.isArray(ids)) return undefined;
   for (const id of ids) if (!isRequestId(id)) return undefined;
   return { type: "ack", ids: ids as number[] };
+}
+
+/** The optional fields a frame has (absent or undefined ones left out, as zod leaves them). */
+function optional(frame: Record<string, unknown>, name: string, valid: (value: unknown) => boolean): { ok: boolean; fields: Record<string, unknown> } {
+  const value = frame[name];
+  if (value === undefined) return { ok: true, fields: {} };
+  return valid(value) ? { ok: true, fields: { [name]: value } } : { ok: false, fields: {} };
+}
+
+const isString = (max: number, min = 0) => (value: unknown) => typeof value === "string" && value.length >= min && value.length <= max;
+const isName = (value: unknown) => typeof value === "string" && ENTITY_NAME_PATTERN.test(value);
+const isNumber = (value: unknown) => typeof value === "number" && Number.isFinite(value);
+const isStatusList = (value: unknown) => Array.isArray(value) && value.length <= RUNTIME_STATUSES.length && value.every((status) => (RUNTIME_STATUSES as readonly unknown[]).includes(status));
+const isPageSize = (value: unknown) => typeof value === "number" && Number.isSafeInteger(value) && value > 0 && value <= 1000;
+
+/** Orchestration requests: each field as its zod schema in orchestration-frames.ts has it. */
+function readOrchestrationFrame(frame: Record<string, unknown>): ClientFrame | undefined {
+  const { type, id } = frame;
+  if (!isRequestId(id)) return undefined;
+  if (type === "start") {
+    if (!isName(frame.name)) return undefined;
+    const instanceId = optional(frame, "instanceId", (value) => typeof value === "string" && isInstanceId(value));
+    if (!instanceId.ok) return undefined;
+    return { type, id, name: frame.name as string, ...("input" in frame ? { input: frame.input } : {}), ...instanceId.fields } as ClientFrame;
+  }
+  const instanceId = frame.instanceId;
+  if (type === "list") return readList(frame, id);
+  if (typeof instanceId !== "string" || !isInstanceId(instanceId)) return undefined;
+  switch (type) {
+    case "raise":
+      if (!isString(128, 1)(frame.event)) return undefined;
+      return { type, id, instanceId, event: frame.event as string, ...("data" in frame ? { data: frame.data } : {}) };
+    case "terminate":
+    case "suspend":
+    case "resume":
+      return { type, id, instanceId, ...("reason" in frame ? { reason: frame.reason } : {}) };
+    case "status": {
+      const history = optional(frame, "history", (value) => typeof value === "boolean");
+      return history.ok ? ({ type, id, instanceId, ...history.fields } as ClientFrame) : undefined;
+    }
+    case "purge":
+    case "watch":
+    case "unwatch":
+      return { type, id, instanceId };
+    default:
+      return undefined;
+  }
+}
+
+function readList(frame: Record<string, unknown>, id: number): ClientFrame | undefined {
+  const fields: Record<string, unknown> = {};
+  const checks: Array<[string, (value: unknown) => boolean]> = [
+    ["runtimeStatus", isStatusList],
+    ["name", isName],
+    ["createdFrom", isNumber],
+    ["createdTo", isNumber],
+    ["instanceIdPrefix", isString(256)],
+    ["pageSize", isPageSize],
+    ["continuation", isString(2048)],
+  ];
+  for (const [name, valid] of checks) {
+    const field = optional(frame, name, valid);
+    if (!field.ok) return undefined;
+    Object.assign(fields, field.fields);
+  }
+  return { type: "list", id, ...fields } as ClientFrame;
 }

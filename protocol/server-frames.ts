@@ -1,7 +1,8 @@
 import * as z from "zod";
 import { EntityId } from "./entity-id.js";
 import { ERROR_CODES } from "./error-codes.js";
-import { RequestId } from "./client-frames.js";
+import { RequestId } from "./request-id.js";
+import { InstanceFrame } from "./orchestration-frames.js";
 
 /** Answer to `hello`. */
 export const WelcomeFrame = z.object({
@@ -91,5 +92,6 @@ export const ServerFrame = z.discriminatedUnion("type", [
   ErrorFrame,
   SnapshotFrame,
   PatchFrame,
+  InstanceFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

@@ -68,3 +68,4 @@ export const Stats = defineEntity("Stats", {
     get: (ctx) => ctx.state,
   },
 });
+export * from "./orchestrations/index.js";

@@ -12,6 +12,7 @@ import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
 import { errorMessage, type Logger } from "../log.js";
 import { packAnswers } from "./answer-packer.js";
 import type { FairInput, InputLane } from "./fair-input.js";
+import type { OrchestrationRequests } from "./orchestration-requests.js";
 import type { BufferHolder, MemoryBudget } from "./memory-budget.js";
 import { isAnswerGroup, OutgoingQueue, type AnswerGroup, type LiveDelivery } from "./outgoing-queue.js";
 import type { SocketHandlers, TransportSocket } from "./transport.js";
@@ -42,6 +43,8 @@ export interface ConnectionContext {
   readonly input: FairInput;
   /** The server-wide bound on what all connections' buffers hold. */
   readonly budget: MemoryBudget;
+  /** Orchestration requests (absent when the app defines no orchestrations). */
+  readonly orchestrations?: OrchestrationRequests;
   readonly log: Logger;
 }
 
@@ -106,6 +109,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     this.input.close();
     this.context.budget.forget(this);
     this.context.subscriptions.closed(this);
+    this.context.orchestrations?.closed(this);
   }
 
   /** An outcome from the runtime for one of this connection's requests. */
@@ -251,7 +255,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       }
       this.lastSignalId = frame.id;
     }
-    if (frame.type !== "subscribe" && frame.type !== "unsubscribe") {
+    if (frame.type !== "subscribe" && frame.type !== "unsubscribe" && frame.type !== "watch" && frame.type !== "unwatch") {
       if (this.inflight >= this.context.maxInflightRequests) {
         // Refusing one signal while running later ones would reorder them (and defeat de-duplication
         // of its resend), so the connection closes; a client resends in order after reconnecting.
@@ -280,6 +284,13 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       }
       case "unsubscribe":
         return this.context.subscriptions.unsubscribe(this, frame.id, frame.entity);
+      default: {
+        const orchestrations = this.context.orchestrations;
+        if (orchestrations) return orchestrations.handle(this, frame, this.clientId);
+        const message = "this server's app defines no orchestrations";
+        if (frame.type === "watch" || frame.type === "unwatch") return this.send(errorFrame(frame.id, ErrorCode.unknown_orchestration, message));
+        return this.reject(frame.id, ErrorCode.unknown_orchestration, message);
+      }
     }
   }
 

@@ -1,6 +1,10 @@
 import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES } from "../../protocol/index.js";
 import { createLogger, type Logger } from "../log.js";
-import { EntityRuntime, isEntityDefinition, type EntityDefinition } from "../runtime/index.js";
+import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/orchestration-host.js";
+import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
+import { collectDefinitions } from "./app-definitions.js";
+import { InstanceWatchHub } from "./instance-watch-hub.js";
+import { OrchestrationRequests } from "./orchestration-requests.js";
 import { LmdbStore } from "../storage/index.js";
 import { ConnectionSession } from "./connection-session.js";
 import { browserClientRoute } from "./browser-client.js";
@@ -21,8 +25,8 @@ const INPUT_BYTES_PER_TURN = 1024 * 1024;
 export interface ServerOptions {
   /** Where the LMDB files live (created when missing). */
   readonly dataDir: string;
-  /** The app: entity definitions, or a module's exports (every defineEntity result in it is hosted). */
-  readonly app: Iterable<EntityDefinition> | Record<string, unknown>;
+  /** The app: definitions, or a module's exports (every defineEntity, defineOrchestration and defineActivity result in it is hosted). */
+  readonly app: Iterable<unknown> | Record<string, unknown>;
   /** Default 127.0.0.1: reachable from this machine only. */
   readonly host?: string;
   /** Default 7071; 0 picks a free port. */
@@ -41,6 +45,10 @@ export interface ServerOptions {
   /** Most bytes all connections' buffers (unsent output, unhandled input) may hold together (default 512 MiB); past it the largest are closed. */
   readonly maxBufferedBytesTotal?: number;
   readonly liveState?: LiveStateOptions;
+  /** Orchestration tuning: activities at once, instances in memory, guard rails. */
+  readonly orchestration?: Pick<OrchestrationHostOptions, "maxConcurrentActivities" | "maxCachedInstances" | "limits">;
+  /** The clock timers and orchestration time read (default: the system's; tests inject their own). */
+  readonly clock?: Clock;
   /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */
   readonly httpRoutes?: Record<string, HttpHandler>;
   readonly log?: Logger;
@@ -55,6 +63,8 @@ export interface RunningServer {
   readonly url: string;
   readonly transport: TransportName;
   readonly runtime: EntityRuntime;
+  /** The orchestration host, when the app defines orchestrations or activities. */
+  readonly orchestrations: OrchestrationHost | undefined;
   readonly liveState: LiveStateHub;
   /** What connection buffers hold now against the server-wide budget, and how many connections the budget closed. */
   buffers(): { heldBytes: number; budgetBytes: number; closedForBudget: number };
@@ -68,34 +78,50 @@ export interface RunningServer {
   abort(): Promise<void>;
 }
 
-/** Starts the entity service: LMDB store, runtime, live state and a WebSocket endpoint at /ws. */
+/** Starts the service: LMDB store, the runtime (entities and orchestrations), live state and a WebSocket endpoint at /ws. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? createLogger();
   const host = options.host ?? "127.0.0.1";
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const definitions = collectDefinitions(options.app);
-  if (definitions.length === 0) throw new Error("the app defines no entities (export the results of defineEntity)");
+  const app = collectDefinitions(options.app);
+  if (app.entities.length + app.orchestrations.length + app.activities.length === 0) {
+    throw new Error("the app defines nothing to host (export the results of defineEntity, defineOrchestration and defineActivity)");
+  }
 
   const transport = await chooseTransport(options.transport, log); // before the store: nothing to close if it fails
   const store = await LmdbStore.open({ path: options.dataDir, partitionCount: options.partitions });
   let runtime: EntityRuntime;
+  let orchestrationHost: OrchestrationHost | undefined;
   try {
-    runtime = new EntityRuntime({ store, entities: definitions, maxCachedEntities: options.maxCachedEntities, log, onFatal: options.onFatal });
+    const pipeline = new CommitPipeline({ store, log, clock: options.clock, onFatal: options.onFatal });
+    runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: options.maxCachedEntities, log });
+    if (app.orchestrations.length + app.activities.length > 0) {
+      orchestrationHost = new OrchestrationHost({ pipeline, ...app, ...options.orchestration, log });
+    }
   } catch (error) {
     await store.close(); // frees the data directory for a retry
     throw error;
   }
   runtime.start();
+  orchestrationHost?.start();
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const liveState = new LiveStateHub(runtime, { hardBufferBytes: maxBufferedBytes, ...options.liveState });
+  const watches = orchestrationHost ? new InstanceWatchHub(orchestrationHost) : undefined;
+  const orchestrations = orchestrationHost && watches ? new OrchestrationRequests(orchestrationHost, watches) : undefined;
   const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
   const input = new FairInput(INPUT_BYTES_PER_TURN);
-  const context = { runtime, subscriptions: liveState, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
+  const context = { runtime, subscriptions: liveState, orchestrations, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const onHttp = routeHttp({
-    "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names }),
+    "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names, orchestrations: [...(orchestrationHost?.orchestrations.keys() ?? [])] }),
     "GET /client.js": browserClientRoute(),
     ...options.httpRoutes,
   });
+  const stopHubs = () => {
+    liveState.close();
+    watches?.close();
+    budget.close();
+    orchestrationHost?.stop();
+  };
 
   let port: number;
   try {
@@ -107,8 +133,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onHttp,
     });
   } catch (error) {
-    liveState.close();
-    budget.close();
+    stopHubs();
     await runtime.close();
     await store.close();
     throw error;
@@ -125,13 +150,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     transport: transport.name,
     runtime,
+    orchestrations: orchestrationHost,
     liveState,
     buffers: () => ({ heldBytes: budget.totalBytes, budgetBytes: budget.maxBytes, closedForBudget: budget.shedCount }),
     close: () =>
       (closing ??= (async () => {
         await transport.close(CloseCode.goingAway, "server shutting down");
-        liveState.close();
-        budget.close();
+        stopHubs();
         await runtime.close();
         await closeStore();
       })()),
@@ -141,11 +166,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await closeStore();
       })()),
   };
-}
-
-function collectDefinitions(app: ServerOptions["app"]): EntityDefinition[] {
-  const values = Symbol.iterator in app ? [...(app as Iterable<unknown>)] : Object.values(app);
-  return values.filter(isEntityDefinition);
 }
 
 async function chooseTransport(name: TransportName | undefined, log: Logger): Promise<Transport> {

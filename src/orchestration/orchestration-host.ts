@@ -1,0 +1,266 @@
+import { EntityError, ErrorCode } from "../../protocol/index.js";
+import { errorMessage, type Logger } from "../log.js";
+import { COMMIT_FAILED, TimerService, type CommitPipeline, type Outcome, type TickContext, type TickParticipant, type TickRelease } from "../runtime/index.js";
+import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
+import { ActivityWorker, type ActivityOutcome, type ActivityWork } from "./activity-worker.js";
+import type { ActivityDefinition, OrchestrationDefinition } from "./definitions.js";
+import type { HistoryEvent } from "./history-events.js";
+import { statusOf, type InstanceRecord, type InstanceStatus } from "./instance-record.js";
+import type { InstanceMessageBody, InstanceRequest } from "./instance-requests.js";
+import { InstanceTurn, type InstanceTurnEffects } from "./instance-turn.js";
+import { LoadedInstance } from "./loaded-instance.js";
+import { DEFAULT_ORCHESTRATION_LIMITS, type OrchestrationLimits } from "./orchestration-limits.js";
+
+export interface OrchestrationHostOptions {
+  readonly pipeline: CommitPipeline;
+  readonly orchestrations: Iterable<OrchestrationDefinition>;
+  readonly activities: Iterable<ActivityDefinition>;
+  /** Most activities running at once (default 100). */
+  readonly maxConcurrentActivities?: number;
+  /** Most instances kept in memory (default 10,000); idle ones beyond it are evicted (their next turn replays history). */
+  readonly maxCachedInstances?: number;
+  readonly limits?: Partial<OrchestrationLimits>;
+  readonly log: Logger;
+}
+
+/** A committed change of an instance's status (null: purged). */
+export interface InstanceChange {
+  readonly instanceId: string;
+  readonly status: InstanceStatus | null;
+}
+
+type ChangeListener = (changes: readonly InstanceChange[]) => void;
+
+/**
+ * Orchestration instances as single-writer actors of the commit pipeline. Each instance has a mailbox;
+ * in each tick, every instance with work runs one turn (InstanceTurn), and the turns share the tick's
+ * transaction with the entities'. What a turn asks for (activities, timers, messages, answers, status
+ * changes) happens only after that transaction is durable.
+ */
+export class OrchestrationHost implements TickParticipant {
+  readonly orchestrations: ReadonlyMap<string, OrchestrationDefinition>;
+  readonly activities: ReadonlyMap<string, ActivityDefinition>;
+  readonly limits: OrchestrationLimits;
+  private readonly pipeline: CommitPipeline;
+  private readonly log: Logger;
+  private readonly instances = new Map<string, LoadedInstance>();
+  private readonly maxCachedInstances: number;
+  private ready: LoadedInstance[] = [];
+  private readonly worker: ActivityWorker;
+  private readonly timers: TimerService;
+  private readonly changeListeners = new Set<ChangeListener>();
+
+  constructor(options: OrchestrationHostOptions) {
+    this.pipeline = options.pipeline;
+    this.log = options.log;
+    this.orchestrations = byName(options.orchestrations, "orchestration");
+    this.activities = byName(options.activities, "activity");
+    this.limits = { ...DEFAULT_ORCHESTRATION_LIMITS, ...options.limits };
+    this.maxCachedInstances = options.maxCachedInstances ?? 10_000;
+    this.worker = new ActivityWorker({
+      activities: this.activities,
+      maxConcurrent: options.maxConcurrentActivities ?? 100,
+      maxResultBytes: this.limits.maxPayloadBytes,
+      complete: (work, outcome) => this.activityDone(work, outcome),
+      log: this.log,
+    });
+    this.timers = new TimerService(this.pipeline.store, this.pipeline.clock, (timer, value) => this.timerFired(timer, value), this.log);
+    this.pipeline.join(this);
+  }
+
+  /** Runs the activities still scheduled from before a restart, and arms the durable timers (after the pipeline started). */
+  start(): void {
+    let recovered = 0;
+    for (const partition of this.pipeline.store.localPartitions) {
+      for (const [, work] of this.pipeline.store.readWorkItems(partition)) {
+        this.worker.enqueue(work as ActivityWork);
+        recovered++;
+      }
+    }
+    if (recovered > 0) this.log.info("activities scheduled before the restart run again", { count: recovered });
+    this.timers.start();
+  }
+
+  /** Stops running activities and timers (the pipeline closes on its own). */
+  stop(): void {
+    this.worker.stop();
+    this.timers.stop();
+  }
+
+  /** An error for a start of an orchestration this app does not define; undefined when fine. */
+  check(name: string): EntityError | undefined {
+    if (this.orchestrations.has(name)) return undefined;
+    const known = [...this.orchestrations.keys()].join(", ") || "none";
+    return new EntityError(ErrorCode.unknown_orchestration, `no orchestration "${name}" on this server (it has: ${known})`);
+  }
+
+  /** Listens to committed status changes, in commit order. Returns an unsubscribe function. */
+  onChange(listener: ChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Activities running and waiting. */
+  get activityLoad(): { running: number; waiting: number } {
+    return this.worker.load;
+  }
+
+  /** Adds a request to its instance's mailbox. */
+  submit(request: InstanceRequest): void {
+    if (this.pipeline.isAborted) return;
+    if (this.pipeline.stopped) {
+      const outcome: Outcome = this.pipeline.failed !== undefined ? COMMIT_FAILED : { kind: "error", code: ErrorCode.shutting_down, message: "the server is shutting down" };
+      request.replyTo?.deliver(request.requestId ?? 0, outcome);
+      return;
+    }
+    const instance = this.load(request.instanceId);
+    instance.mailbox.push(request);
+    this.schedule(instance);
+  }
+
+  /** The store, for listings of committed instances. */
+  get store(): EntityStore {
+    return this.pipeline.store;
+  }
+
+  get busy(): boolean {
+    return this.ready.length > 0;
+  }
+
+  dropQueued(): void {
+    for (const instance of this.ready.splice(0)) {
+      instance.scheduled = false;
+      instance.mailbox = [];
+    }
+    this.stop();
+  }
+
+  accepts(message: MailboxMessage): boolean {
+    return message.kind === "instance";
+  }
+
+  deliver(address: MailboxAddress, message: MailboxMessage): void {
+    if (message.kind !== "instance") return;
+    const body = message.event as InstanceMessageBody;
+    if (body.type === "start") {
+      this.submit({ kind: "start", instanceId: message.target, name: body.name, input: body.input, parent: body.parent, depth: body.depth, message: address });
+    } else {
+      this.submit({ kind: "event", instanceId: message.target, event: body.event, generation: body.generation, message: address });
+    }
+  }
+
+  runTurns(tick: TickContext): TickRelease | undefined {
+    if (this.ready.length === 0) return undefined;
+    const instances = this.ready;
+    this.ready = [];
+    const turns: Array<[LoadedInstance, InstanceTurnEffects]> = [];
+    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string) => this.pipeline.store.readHistory(id) as HistoryEvent[] };
+    let current = 0;
+    try {
+      for (; current < instances.length; current++) {
+        const instance = instances[current]!;
+        instance.scheduled = false;
+        if (instance.executor === undefined && instance.pendingCommits > 0 && (instance.record?.historyLength ?? 0) > 0) {
+          this.schedule(instance); // its replay needs the history its last turn is still committing: next tick
+          continue;
+        }
+        const requests = instance.mailbox;
+        instance.mailbox = [];
+        turns.push([instance, new InstanceTurn(instance, tick, deps).run(requests)]);
+        instance.pendingCommits++;
+      }
+    } catch (error) {
+      // A bug: every request this tick took is answered `internal` (the pipeline then stops).
+      for (const [, effects] of turns) for (const [request] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+      for (const instance of instances.slice(current)) for (const request of instance.mailbox.splice(0)) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+      throw error;
+    }
+    if (turns.length === 0) return undefined;
+    return { release: () => this.release(turns), fail: () => this.fail(turns) };
+  }
+
+  private release(turns: Array<[LoadedInstance, InstanceTurnEffects]>): void {
+    const changes: InstanceChange[] = [];
+    for (const [instance, effects] of turns) {
+      instance.pendingCommits--;
+      for (const [request, outcome] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, typeof outcome === "function" ? outcome() : outcome);
+      for (const work of effects.activities) this.worker.enqueue(work);
+      for (const fireAt of effects.timersAdded) this.timers.added(fireAt);
+      if (effects.timersSettled.length > 0) this.timers.settled(effects.timersSettled);
+      if (effects.statusChanged) changes.push({ instanceId: instance.id, status: instance.record ? statusOf(instance.id, instance.record) : null });
+      if (effects.again) this.schedule(instance);
+    }
+    if (changes.length > 0) {
+      for (const listener of this.changeListeners) {
+        try {
+          listener(changes);
+        } catch (error) {
+          this.log.error("instance change listener failed", { error: errorMessage(error) });
+        }
+      }
+    }
+    this.evictIdle();
+  }
+
+  private fail(turns: Array<[LoadedInstance, InstanceTurnEffects]>): void {
+    for (const [instance, effects] of turns) {
+      instance.pendingCommits--;
+      for (const [request] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+    }
+  }
+
+  private schedule(instance: LoadedInstance): void {
+    if (!instance.scheduled) {
+      instance.scheduled = true;
+      this.ready.push(instance);
+      this.touch(instance);
+    }
+    this.pipeline.scheduleTick();
+  }
+
+  private activityDone(work: ActivityWork, outcome: ActivityOutcome): void {
+    const event: HistoryEvent = outcome.ok
+      ? { type: "TaskCompleted", timestamp: 0, taskScheduledId: work.taskId, ...(outcome.result === undefined ? {} : { result: outcome.result }) }
+      : { type: "TaskFailed", timestamp: 0, taskScheduledId: work.taskId, failure: outcome.failure };
+    this.submit({ kind: "event", instanceId: work.instanceId, event, generation: work.generation, workItem: { instanceId: work.instanceId, taskId: work.taskId } });
+  }
+
+  private timerFired(timer: TimerAddress, value: unknown): void {
+    const generation = (value as { generation?: number } | undefined)?.generation;
+    this.submit({ kind: "event", instanceId: timer.instanceId, event: { type: "TimerFired", timestamp: 0, timerId: timer.timerId, fireAt: timer.fireAt }, generation, timer });
+  }
+
+  private load(instanceId: string): LoadedInstance {
+    const cached = this.instances.get(instanceId);
+    if (cached) return cached;
+    const instance = new LoadedInstance(instanceId, this.pipeline.store.readInstance(instanceId) as InstanceRecord | undefined);
+    this.touch(instance);
+    return instance;
+  }
+
+  private touch(instance: LoadedInstance): void {
+    this.instances.delete(instance.id);
+    this.instances.set(instance.id, instance);
+  }
+
+  /** Idle instances beyond the cache's size leave memory, oldest first; their next turn replays their history. */
+  private evictIdle(): void {
+    let excess = this.instances.size - this.maxCachedInstances;
+    if (excess <= 0) return;
+    for (const instance of this.instances.values()) {
+      if (excess <= 0) break;
+      if (!instance.idle) continue;
+      this.instances.delete(instance.id);
+      excess--;
+    }
+  }
+}
+
+function byName<D extends { name: string }>(definitions: Iterable<D>, kind: string): Map<string, D> {
+  const map = new Map<string, D>();
+  for (const definition of definitions) {
+    if (map.has(definition.name)) throw new Error(`${kind} "${definition.name}" is defined twice`);
+    map.set(definition.name, definition);
+  }
+  return map;
+}

@@ -1,0 +1,87 @@
+import { randomUUID } from "node:crypto";
+import { ErrorCode, type ListFrame, type OrchestrationFrame } from "../../protocol/index.js";
+import type { OrchestrationHost } from "../orchestration/orchestration-host.js";
+import type { Outcome, ReplyTarget } from "../runtime/index.js";
+import { listInstances } from "./instance-listing.js";
+
+/** Watches of instances' status, as a connection uses them (the instance watch hub implements it). */
+export interface InstanceWatchService {
+  watch(session: WatchingSession, requestId: number, instanceId: string): void;
+  unwatch(session: WatchingSession, requestId: number, instanceId: string): void;
+  closed(session: WatchingSession): void;
+}
+
+/** What the orchestration requests need of a connection: `deliver` answers a counted request, `reply` any other. */
+export interface WatchingSession extends ReplyTarget {
+  reply(requestId: number, outcome: Outcome): void;
+  sendEncoded(message: string): void;
+}
+
+/**
+ * A connection's orchestration requests: validated, then handed to the orchestration host as
+ * instance requests (answered after their commit) or, for listings, read from the store.
+ */
+export class OrchestrationRequests {
+  constructor(
+    private readonly host: OrchestrationHost,
+    private readonly watches: InstanceWatchService,
+  ) {}
+
+  /** The connection closed: its watches end. */
+  closed(session: WatchingSession): void {
+    this.watches.closed(session);
+  }
+
+  /** Handles one request; `clientId` de-duplicates a resent start. Answers through `session`. */
+  handle(session: WatchingSession, frame: OrchestrationFrame, clientId: string | undefined): void {
+    const { host } = this;
+    const replyTo = session;
+    const requestId = frame.id;
+    switch (frame.type) {
+      case "start": {
+        const unknown = host.check(frame.name);
+        const problem = unknown ? { kind: "error" as const, code: unknown.code, message: unknown.message } : this.tooLarge("input", frame.input);
+        if (problem) return session.deliver(requestId, problem);
+        const instanceId = frame.instanceId ?? randomUUID();
+        const sender = clientId === undefined ? undefined : { clientId, seq: requestId };
+        return host.submit({ kind: "start", instanceId, name: frame.name, input: frame.input, depth: 0, sender, replyTo, requestId });
+      }
+      case "raise": {
+        const problem = this.tooLarge("event data", frame.data);
+        if (problem) return session.deliver(requestId, problem);
+        const event = { type: "EventRaised" as const, timestamp: 0, name: frame.event, ...(frame.data === undefined ? {} : { input: frame.data }) };
+        return host.submit({ kind: "event", instanceId: frame.instanceId, event, replyTo, requestId });
+      }
+      case "terminate":
+      case "suspend":
+      case "resume":
+        return host.submit({ kind: frame.type, instanceId: frame.instanceId, reason: frame.reason, replyTo, requestId });
+      case "purge":
+        return host.submit({ kind: "purge", instanceId: frame.instanceId, replyTo, requestId });
+      case "status":
+        return host.submit({ kind: "read", instanceId: frame.instanceId, history: frame.history, replyTo, requestId });
+      case "list":
+        return session.deliver(requestId, this.list(frame));
+      case "watch":
+        return this.watches.watch(session, requestId, frame.instanceId);
+      case "unwatch":
+        return this.watches.unwatch(session, requestId, frame.instanceId);
+    }
+  }
+
+  private list(frame: ListFrame) {
+    try {
+      return { kind: "result" as const, value: listInstances(this.host, frame) };
+    } catch (error) {
+      return { kind: "error" as const, code: ErrorCode.bad_request, message: (error as Error).message };
+    }
+  }
+
+  private tooLarge(what: string, value: unknown) {
+    if (value === undefined) return undefined;
+    const bytes = JSON.stringify(value).length;
+    const max = this.host.limits.maxPayloadBytes;
+    if (bytes <= max) return undefined;
+    return { kind: "error" as const, code: ErrorCode.payload_too_large, message: `the ${what} is ${bytes} bytes of JSON; the limit is ${max}` };
+  }
+}
