@@ -10,7 +10,8 @@ const HELP = `durable-entities: durable single-writer entities over WebSockets
 usage:
   durable-entities serve [--app FILE] [--data DIR] [--port N] [--host H] [--transport uws|ws]
                          [--max-message-bytes N] [--partitions N] [--max-cached-entities N]
-                         [--max-buffered-bytes-total N]
+                         [--max-buffered-bytes-total N] [--max-concurrent-activities N]
+                         [--max-history-events N]
   durable-entities signal Name/key operation [json-input] [--url URL]   returns once durable
   durable-entities call   Name/key operation [json-input] [--url URL]   prints the result
   durable-entities get    Name/key [--url URL]                          prints the stored state

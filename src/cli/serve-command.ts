@@ -9,7 +9,7 @@ import { integerOption, rejectUnknownOptions, stringOption, UsageError, type Par
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "max-history-events"]);
   const appFile = stringOption(args, "app");
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
@@ -35,6 +35,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     partitions: integerOption(args, "partitions", 1, 4096),
     maxCachedEntities: integerOption(args, "max-cached-entities", 1, 100_000_000),
     maxBufferedBytesTotal: integerOption(args, "max-buffered-bytes-total", 1024 * 1024, 2 ** 45),
+    orchestration: orchestrationOptions(args),
     httpRoutes: demoRoutes({ demoPage: appFile === undefined }),
     log,
     onFatal: (error) => fatalExit.fatal(error, "store failed"),
@@ -58,4 +59,14 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** Orchestration tuning from the command line (absent options keep their defaults). */
+function orchestrationOptions(args: ParsedArgs) {
+  const maxConcurrentActivities = integerOption(args, "max-concurrent-activities", 1, 100_000);
+  const maxHistoryEvents = integerOption(args, "max-history-events", 100, 100_000_000);
+  return {
+    ...(maxConcurrentActivities === undefined ? {} : { maxConcurrentActivities }),
+    ...(maxHistoryEvents === undefined ? {} : { limits: { maxHistoryEvents } }),
+  };
 }
