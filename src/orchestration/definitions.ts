@@ -34,9 +34,9 @@ export interface ActivityDefinition<N extends string = string, I = any, O = any>
 }
 
 /** The input type of an orchestration or activity definition. */
-export type InputOf<D> = D extends OrchestrationDefinition<string, infer I, unknown> ? I : D extends ActivityDefinition<string, infer I, unknown> ? I : never;
+export type InputOf<D> = D extends OrchestrationDefinition<string, infer I, any> ? I : D extends ActivityDefinition<string, infer I, any> ? I : never;
 /** The output type of an orchestration or activity definition (an async activity's awaited result). */
-export type OutputOf<D> = D extends OrchestrationDefinition<string, unknown, infer O> ? O : D extends ActivityDefinition<string, unknown, infer O> ? Awaited<O> : never;
+export type OutputOf<D> = D extends OrchestrationDefinition<string, any, infer O> ? O : D extends ActivityDefinition<string, any, infer O> ? Awaited<O> : never;
 
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 

@@ -361,9 +361,12 @@ export class InstanceTurn {
     this.tick.send({ kind: "instance", target: parent.instanceId, event: body, source: this.instance.id });
   }
 
+  /** Deletes the execution's open timers and work items; activities it asked for in this very turn are not run either. */
   private clearOpenWork(): void {
     this.ensureIndex();
     const id = this.instance.id;
+    const activities = this.effects.activities;
+    for (let i = activities.length - 1; i >= 0; i--) if (activities[i]!.instanceId === id) activities.splice(i, 1);
     for (const [timerId, fireAt] of this.instance.openTimers!) this.tick.batch.deleteTimer({ fireAt, instanceId: id, timerId });
     for (const taskId of this.instance.openWork!) this.tick.batch.deleteWorkItem({ instanceId: id, taskId });
     this.instance.openTimers!.clear();

@@ -1,12 +1,12 @@
 import type { ActivityDefinition, InputOf, OrchestrationDefinition, OutputOf } from "./definitions.js";
 import type { RetryOptions } from "./retry-options.js";
-import type { Task, TimerTask } from "./task.js";
+import type { ResultOf, Task, TimerTask } from "./task.js";
 
 /** What a typed call takes besides the input. */
 export interface CallOptions {
   /** Retry the call on failure (activities and sub-orchestrations). */
   readonly retry?: RetryOptions;
-  /** A sub-orchestration's instance id (default: derived from this instance's id and the call's position). */
+  /** A sub-orchestration's instance id (default: derived from this instance's id and the call's position, as callSubOrchestration says). */
   readonly instanceId?: string;
 }
 
@@ -37,17 +37,25 @@ export interface OrchestrationContext<I = unknown> {
   callActivityWithRetry<T = any>(name: string, retry: RetryOptions, input?: unknown): Task<T>;
   /** Typed: an activity or sub-orchestration by its definition; the input is checked and the result typed (`yield* ctx.call(SayHello, "Tokyo")`). */
   call<D extends ActivityDefinition | OrchestrationDefinition>(definition: D, input: InputOf<D>, options?: CallOptions): Task<OutputOf<D>>;
-  /** Starts a sub-orchestration by name (or definition) and waits for its output. */
+  /**
+   * Starts a sub-orchestration by name (or definition) and waits for its output. The default
+   * instance id is `${instanceId}:${actionId}` (`${instanceId}:${generation}:${actionId}` after a
+   * continue-as-new, so a later execution's children never reuse an earlier one's ids).
+   */
   callSubOrchestration<T = any>(name: string | OrchestrationDefinition, input?: unknown, instanceId?: string): Task<T>;
   callSubOrchestrationWithRetry<T = any>(name: string | OrchestrationDefinition, retry: RetryOptions, input?: unknown, instanceId?: string): Task<T>;
-  /** A durable timer that fires at `fireAt`; `cancel()` it when it is no longer needed. */
+  /** A durable timer that fires at `fireAt`; `cancel()` it when it is no longer needed (a cancelled timer never completes). */
   createTimer(fireAt: Date | number): TimerTask;
-  /** Waits for an external event; events raised before the wait are kept, in order. */
+  /**
+   * Waits for an external event; events raised before the wait are kept, in order, and several
+   * waiters for one name are served in the order they waited. Names match case-insensitively.
+   */
   waitForExternalEvent<T = any>(name: string): Task<T>;
   /**
    * Ends this execution and starts the instance again with `input` and a fresh history (the eternal
    * orchestration). Return right after calling it. With `preserveUnprocessedEvents`, external events
-   * raised and not yet consumed are kept for the next execution.
+   * raised and not yet consumed are kept for the next execution. Returning, or yielding, after it
+   * ends the execution; the input must be JSON.
    */
   continueAsNew(input: unknown, options?: { preserveUnprocessedEvents?: boolean }): void;
   /** A JSON value shown in the instance's status (`customStatus`). */
@@ -59,8 +67,14 @@ export interface OrchestrationContext<I = unknown> {
 }
 
 export interface TaskCombinators {
-  /** Completes with every result (in order) when all complete; fails with the first failure. */
-  all<T>(tasks: ReadonlyArray<Task<T>>): Task<T[]>;
-  /** Completes with the first task to complete (the task itself, as in Durable Functions). */
-  any<T>(tasks: ReadonlyArray<Task<T>>): Task<Task<T>>;
+  /**
+   * Completes with every result, in order, when all complete; fails with the first failure.
+   * Typed per element: `yield* Task.all([a, b])` is `[A, B]`; an array of `Task<T>` gives `T[]`.
+   */
+  all<const Ts extends readonly Task<unknown>[]>(tasks: Ts): Task<{ -readonly [K in keyof Ts]: ResultOf<Ts[K]> }>;
+  /**
+   * Completes with the first task to complete (the task itself, completed or failed, as in Durable
+   * Functions; it never throws): `const winner = yield* Task.any([event, timer]); if (winner === timer) …`.
+   */
+  any<const Ts extends readonly Task<unknown>[]>(tasks: Ts): Task<Ts[number]>;
 }

@@ -1,7 +1,10 @@
-// Contract of the pure replay step; the implementation is being written against this file.
 import type { ExecutionEnd, OrchestratorAction } from "./actions.js";
 import type { OrchestrationDefinition } from "./definitions.js";
+import { CODE_EVENTS, eventHandlers } from "./event-handlers.js";
+import { Execution } from "./execution.js";
 import type { HistoryEvent } from "./history-events.js";
+import { failureFromError } from "./json-payloads.js";
+import { NonDeterminismError } from "./task-errors.js";
 
 /** One turn of an orchestration instance, as the host hands it to the executor. */
 export interface ReplayInput {
@@ -15,12 +18,99 @@ export interface ReplayInput {
 
 /** What the turn asks the host to do. */
 export interface ReplayResult {
-  /** New actions, in the order the code asked for them (not those already recorded in `past`). */
+  /** New actions, in the order the code asked for them (not those already recorded in `past`, nor those reported by earlier turns of a cached executor). */
   readonly actions: OrchestratorAction[];
-  /** Set when the execution ended in this turn (completed, failed, or continued as new). */
+  /** Set once the execution has ended (completed, failed, or continued as new): in this turn, or earlier in the history replayed. */
   readonly end?: ExecutionEnd;
   /** The custom status after the turn (undefined when never set in this execution). */
   readonly customStatus: unknown;
   /** Tasks asked for and not yet completed (for the host's guard rails). */
   readonly openTasks: number;
+}
+
+/**
+ * The pure replay step of one orchestration execution: history in, actions out. It reads no store,
+ * clock or network; time comes from OrchestratorStarted events. It never throws: whatever goes
+ * wrong (the code throws, yields something that is not a task, no longer matches its history)
+ * ends the execution as Failed in the result.
+ *
+ * ```ts
+ * const executor = new ReplayExecutor(instanceId, definition);
+ * let result = executor.run(past, [orchestratorStarted, ...arrived]); // first turn, or a replay after eviction
+ * // record [...newEvents, ...events for result.actions], act on the actions after the commit, then later:
+ * result = executor.advance([orchestratorStarted, ...arrived]);        // the next turn, on the cached executor
+ * ```
+ *
+ * A cached executor's `advance` gives exactly the actions and end that `run(past + new)` on a
+ * fresh executor would, provided the host records each turn's events, then one history event per
+ * action (all but CancelTimer), before the next turn's OrchestratorStarted.
+ */
+export class ReplayExecutor {
+  #execution: Execution;
+  /** Events applied so far (`past` and every turn's new events): positions in messages. */
+  #position = 0;
+
+  constructor(
+    readonly instanceId: string,
+    readonly definition: OrchestrationDefinition,
+  ) {
+    this.#execution = new Execution(instanceId, definition);
+  }
+
+  /** How the execution ended, once it has. */
+  get end(): ExecutionEnd | undefined {
+    return this.#execution.reportedEnd();
+  }
+
+  /** Replays `past` (isReplaying) from scratch, then runs `newEvents`. Starts over if called again. */
+  run(past: readonly HistoryEvent[], newEvents: readonly HistoryEvent[]): ReplayResult {
+    this.#execution = new Execution(this.instanceId, this.definition);
+    this.#position = 0;
+    this.#apply(past, true);
+    this.#apply(newEvents, false);
+    return this.#result();
+  }
+
+  /** Runs the next turn's events on the state left by the last call; earlier actions count as recorded. */
+  advance(newEvents: readonly HistoryEvent[]): ReplayResult {
+    this.#apply(newEvents, false);
+    return this.#result();
+  }
+
+  #apply(events: readonly HistoryEvent[], replaying: boolean): void {
+    const execution = this.#execution;
+    execution.replaying = replaying;
+    for (const event of events) {
+      execution.historyPosition = this.#position++;
+      if (typeof event !== "object" || event === null) continue;
+      if (execution.running || event.type === "EventRaised") this.#applyOne(execution, event);
+      if (CODE_EVENTS.has(event.type)) execution.countInputEvent();
+    }
+  }
+
+  #applyOne(execution: Execution, event: HistoryEvent): void {
+    const handler = eventHandlers[event.type] as ((execution: Execution, event: HistoryEvent) => void) | undefined;
+    if (handler === undefined) return;
+    try {
+      handler(execution, event);
+      execution.resume();
+    } catch (error) {
+      if (error instanceof NonDeterminismError) execution.failNonDeterministic(error);
+      else execution.fail(failureFromError(error));
+    }
+  }
+
+  #result(): ReplayResult {
+    const execution = this.#execution;
+    let actions: OrchestratorAction[] = [];
+    if (execution.nonDeterministic) execution.ledger.discardTurn();
+    else actions = execution.ledger.report();
+    const end = execution.reportedEnd();
+    return { actions, ...(end === undefined ? {} : { end }), customStatus: execution.customStatus, openTasks: execution.openTasks };
+  }
+}
+
+/** A fresh replay of one turn: `new ReplayExecutor(instanceId, definition).run(past, newEvents)`. */
+export function replay(input: ReplayInput): ReplayResult {
+  return new ReplayExecutor(input.instanceId, input.definition).run(input.past, input.newEvents);
 }
