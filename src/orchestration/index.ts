@@ -23,3 +23,6 @@ export { HistoryEventType, type HistoryEvent, type HistoryEventName, type Failur
 export type * from "./history-events.js";
 export type { OrchestratorAction, ExecutionEnd } from "./actions.js";
 export { ReplayExecutor, replay, type ReplayInput, type ReplayResult } from "./replay-executor.js";
+export { OrchestrationHost, type OrchestrationHostOptions, type InstanceChange } from "./orchestration-host.js";
+export { statusOf, isActive, type InstanceRecord, type InstanceStatus, type RuntimeStatus } from "./instance-record.js";
+export { DEFAULT_ORCHESTRATION_LIMITS, type OrchestrationLimits } from "./orchestration-limits.js";

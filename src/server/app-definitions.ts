@@ -1,4 +1,4 @@
-import { isActivityDefinition, isOrchestrationDefinition, type ActivityDefinition, type OrchestrationDefinition } from "../orchestration/definitions.js";
+import { isActivityDefinition, isOrchestrationDefinition, type ActivityDefinition, type OrchestrationDefinition } from "../orchestration/index.js";
 import { isEntityDefinition, type EntityDefinition } from "../runtime/index.js";
 
 /** What an app module defines: its exported defineEntity, defineOrchestration and defineActivity results. */

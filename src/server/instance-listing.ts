@@ -1,6 +1,6 @@
 import type { ListFrame } from "../../protocol/index.js";
-import { statusOf, type InstanceRecord, type InstanceStatus } from "../orchestration/instance-record.js";
-import type { OrchestrationHost } from "../orchestration/orchestration-host.js";
+import { statusOf, type InstanceRecord, type InstanceStatus } from "../orchestration/index.js";
+import type { OrchestrationHost } from "../orchestration/index.js";
 import type { PageCursor } from "../storage/index.js";
 
 /** Records read per store page while filtering. */

@@ -1,5 +1,5 @@
 import { ErrorCode } from "../../protocol/index.js";
-import type { InstanceChange, OrchestrationHost } from "../orchestration/orchestration-host.js";
+import type { InstanceChange, OrchestrationHost } from "../orchestration/index.js";
 import type { Outcome } from "../runtime/index.js";
 import type { InstanceWatchService, WatchingSession } from "./orchestration-requests.js";
 

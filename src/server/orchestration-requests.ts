@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, type ListFrame, type OrchestrationFrame } from "../../protocol/index.js";
-import type { OrchestrationHost } from "../orchestration/orchestration-host.js";
+import type { OrchestrationHost } from "../orchestration/index.js";
 import type { Outcome, ReplyTarget } from "../runtime/index.js";
 import { listInstances } from "./instance-listing.js";
 

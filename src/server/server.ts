@@ -1,6 +1,6 @@
 import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES } from "../../protocol/index.js";
 import { createLogger, type Logger } from "../log.js";
-import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/orchestration-host.js";
+import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/index.js";
 import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
 import { collectDefinitions } from "./app-definitions.js";
 import { InstanceWatchHub } from "./instance-watch-hub.js";
