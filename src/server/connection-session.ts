@@ -67,8 +67,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   private closeAfterFlush: [code: number, reason: string] | undefined;
   /** The close frame is on its way: nothing more is sent. */
   private closeSent = false;
-  /** When the unsent bytes last went over the cap (undefined while under it). */
-  private overCapSince: number | undefined;
+  /** While unsent bytes are over the cap: since when without progress, and the lowest amount seen since. */
+  private overCap: { since: number; lowest: number } | undefined;
   /** Signals, calls and gets submitted and not yet answered. */
   private inflight = 0;
   /** The id of the last signal on this connection: ids must increase (that is what de-duplication relies on). */
@@ -97,7 +97,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
 
   onDrain(): void {
     // A client that read its burst starts afresh: a later burst gets its own second under the cap.
-    if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) this.overCapSince = undefined;
+    if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) this.overCap = undefined;
     this.context.budget.note(this, this.heldBytes());
     this.context.subscriptions.drained(this);
   }
@@ -167,7 +167,12 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
 
   /** Bytes this connection holds in the server: unsent output and unhandled input. */
   heldBytes(): number {
-    return this.closed ? 0 : this.socket.bufferedAmount + this.input.queuedBytes;
+    return this.closed ? 0 : this.unsentBytes + this.input.queuedBytes;
+  }
+
+  /** Bytes on their way to the client: queued here (encoded) and buffered by the socket. */
+  get unsentBytes(): number {
+    return this.socket.bufferedAmount + this.outgoing.encodedBytes;
   }
 
   /** The server's memory budget is used up and this connection holds the most: it goes. */
@@ -194,7 +199,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     if (this.closed || this.flushing || this.closeSent || this.outgoing.size === 0) return;
     this.flushing = true;
     try {
-      if (this.outgoing.size === 1 && !isAnswerGroup(this.outgoing.peek()!)) this.sendQueued();
+      const only = this.outgoing.size === 1 ? this.outgoing.peek()! : undefined;
+      if (only !== undefined && typeof only !== "function" && !isAnswerGroup(only)) this.sendQueued(); // one message: nothing to cork
       else this.socket.cork(this.sendQueued);
     } catch (error) {
       // Not expected (answers hold JSON values), but an answer that cannot be encoded must not take the process down.
@@ -204,11 +210,10 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       this.flushing = false;
     }
     if (this.closeAfterFlush !== undefined) {
-      this.socket.close(...this.closeAfterFlush);
+      const [code, reason] = this.closeAfterFlush;
       this.closeAfterFlush = undefined;
       this.closeSent = true;
-      this.outgoing.clear();
-      return;
+      return this.closeNow(code, reason);
     }
     this.closeIfNotReading();
   }
@@ -340,9 +345,10 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
 
   /**
    * A connection that does not read its answers is closed rather than buffered for: when its unsent
-   * bytes stay over the cap for a second (a reading client drains a burst much faster), or reach four
-   * times the cap at once. Once over the cap it is checked again a second later, even if nothing more
-   * is sent. What it holds counts against the server's memory budget.
+   * bytes stay over the cap for a second without going down (a reading client drains a burst, if
+   * slowly on a busy machine), or reach four times the cap at once. Once over the cap it is checked
+   * again a second later, even if nothing more is sent. What it holds counts against the server's
+   * memory budget.
    */
   private closeIfNotReading(): void {
     const buffered = this.socket.bufferedAmount;
@@ -350,17 +356,28 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     if (this.closed) return;
     const cap = this.context.maxBufferedBytes;
     if (buffered <= cap) {
-      this.overCapSince = undefined;
+      this.overCap = undefined;
       return;
     }
     const now = Date.now();
-    if (this.overCapSince === undefined) {
-      this.overCapSince = now;
-      setTimeout(() => this.closed || this.closeIfNotReading(), OVER_CAP_GRACE_MS + 10).unref();
+    if (this.overCap === undefined || buffered < this.overCap.lowest) {
+      // Over the cap for the first time, or lower than at any check since: it reads; a fresh second.
+      const first = this.overCap === undefined;
+      this.overCap = { since: now, lowest: buffered };
+      if (first) this.recheckOverCap();
     }
-    if (buffered <= this.mostUnsentBytes && now - this.overCapSince < OVER_CAP_GRACE_MS) return;
+    if (buffered <= this.mostUnsentBytes && now - this.overCap.since < OVER_CAP_GRACE_MS) return;
     this.context.log.warn("closing a connection that does not read", { bufferedBytes: buffered });
     this.closeNow(CloseCode.slowConsumer, "slow consumer: answers are not being read");
+  }
+
+  /** Checks an over-the-cap connection again a second on, until it is under the cap or closed. */
+  private recheckOverCap(): void {
+    setTimeout(() => {
+      if (this.closed || this.overCap === undefined) return;
+      this.closeIfNotReading();
+      if (!this.closed && this.overCap !== undefined) this.recheckOverCap();
+    }, OVER_CAP_GRACE_MS + 10).unref();
   }
 
   /** Unsent bytes (or queued input) past which a connection is closed at once: four times the cap. */

@@ -20,6 +20,7 @@ export type OutgoingItem = AnswerGroup | LiveDelivery | string | Uint8Array;
  */
 export class OutgoingQueue {
   private items: OutgoingItem[] = [];
+  private encoded = 0;
 
   /** Items waiting (a group of answers counts once, though it may leave as several messages). */
   get size(): number {
@@ -58,7 +59,13 @@ export class OutgoingQueue {
 
   /** An already-encoded message, or a live delivery. */
   push(item: LiveDelivery | string | Uint8Array): void {
+    if (typeof item !== "function") this.encoded += item.length;
     this.items.push(item);
+  }
+
+  /** Bytes of the encoded messages waiting (answers are counted once encoded, when they leave). */
+  get encodedBytes(): number {
+    return this.encoded;
   }
 
   /** The next item, left in place. */
@@ -68,11 +75,14 @@ export class OutgoingQueue {
 
   /** Takes the next item (items pushed meanwhile come after it), or undefined when empty. */
   shift(): OutgoingItem | undefined {
-    return this.items.shift();
+    const item = this.items.shift();
+    if (item !== undefined && typeof item !== "function" && !isAnswerGroup(item)) this.encoded -= item.length;
+    return item;
   }
 
   clear(): void {
     this.items = [];
+    this.encoded = 0;
   }
 
   private group(): AnswerGroup {

@@ -65,3 +65,45 @@ describe.each(TRANSPORTS)("the server-wide budget for connection buffers, over %
     }
   });
 });
+
+describe.each(TRANSPORTS)("live-state snapshots for a connection that does not read, over %s", (transport) => {
+  it("builds no more than the soft limit's worth at a time, however many subscribes one message holds", async () => {
+    const server = await startTestServer(transport, { app: { Board } });
+    try {
+      const setup = await RawSocket.greeted(server.port);
+      setup.send(Array.from({ length: 100 }, (_, i) => ({ type: "call", id: i + 1, entity: `Board/big-${i}`, op: "fill", input: 200_000 })));
+      await setup.waitFor((frame) => frame.id === 100);
+      const greedy = await RawSocket.greeted(server.port);
+      greedy.socket.pause(); // 100 subscribes to 200 KB entities (20 MB of snapshots), read by no one
+      greedy.send(Array.from({ length: 100 }, (_, i) => ({ type: "subscribe", id: i + 1, entity: `Board/big-${i}` })));
+      await expect.poll(() => server.liveState.stats().subscriptions, { timeout: 10_000 }).toBe(100);
+      await expect.poll(() => server.liveState.stats().stalled, { timeout: 10_000 }).toBeGreaterThan(50);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the resyncs that fit have run
+      // What the kernel took, plus the soft limit (1 MiB) and one snapshot over it: far below the 20 MB asked for.
+      expect(server.buffers().heldBytes).toBeLessThan(4 * MiB);
+      expect(server.liveState.stats().stalled).toBeGreaterThan(50);
+      greedy.socket.resume(); // reading now: every subscription gets its snapshot
+      await expect.poll(() => greedy.frames.filter((frame) => frame.type === "snapshot").length, { timeout: 20_000 }).toBe(100);
+      setup.close();
+      greedy.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe.each(TRANSPORTS)("a connection the server closes, over %s", (transport) => {
+  it("stops being a subscriber at once, even if it never reads its close frame", async () => {
+    const server = await startTestServer(transport, { app: { Board } });
+    try {
+      const peer = await RawSocket.greeted(server.port);
+      peer.send({ type: "subscribe", id: 1, entity: "Board/watched" });
+      await peer.waitFor((frame) => frame.id === 1);
+      peer.socket.pause();
+      peer.send({ type: "hello", version: 99 }); // an unsupported version: the server closes the connection
+      await expect.poll(() => server.liveState.stats().subscriptions, { timeout: 3_000 }).toBe(0);
+    } finally {
+      await server.stop();
+    }
+  });
+});

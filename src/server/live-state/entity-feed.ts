@@ -16,6 +16,8 @@ export interface Subscriber {
   pendingRequest?: number;
   /** The subscribe request whose snapshot waits for the connection to drain, if any. */
   deferredRequest?: number;
+  /** A catch-up delivery for this subscriber waits in its connection's queue (one at most). */
+  queued?: boolean;
 }
 
 /** One entity's live state: its subscribers, its last durable state and a bounded ring of encoded changes. */

@@ -49,6 +49,11 @@ export class FanOut {
       this.head = 0;
       return;
     }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      // A fan-out that stays behind never empties its queue: drop the flushed front so it cannot grow without bound.
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     this.scheduled = true;
     setImmediate(this.runSlice);
   };

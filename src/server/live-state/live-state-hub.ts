@@ -5,6 +5,9 @@ import { encodeChange } from "./change-encoder.js";
 import { EntityFeed, type Subscriber } from "./entity-feed.js";
 import { FanOut } from "./fan-out.js";
 
+/** A subscriber further behind than this many changes gets one snapshot instead. */
+const MAX_CATCH_UP_CHANGES = 16;
+
 export interface LiveStateOptions {
   /** Changes kept per entity for resubscribes (default 64). */
   readonly ringSize?: number;
@@ -40,6 +43,8 @@ export class LiveStateHub implements SubscriptionService {
   private readonly stopListening: () => void;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly fanOut = new FanOut();
+  /** Connections with stalled subscriptions to look at again once their queue has left. */
+  private readonly resyncScheduled = new Set<ConnectionSession>();
 
   constructor(
     private readonly runtime: EntityRuntime,
@@ -89,18 +94,22 @@ export class LiveStateHub implements SubscriptionService {
     session.reply(requestId, { kind: "ack" });
   }
 
+  /** The connection has room again: stalled subscriptions get fresh snapshots, as many as fit under the soft limit. */
   drained(session: ConnectionSession): void {
-    if (session.socket.bufferedAmount > this.softBufferBytes) return;
+    this.resyncScheduled.delete(session);
     for (const entityId of this.bySession.get(session) ?? []) {
       const feed = this.feeds.get(entityId);
       const subscriber = feed?.subscribers.get(session);
-      if (feed && subscriber?.stalled) this.sendSnapshot(feed, subscriber, undefined);
+      if (!feed || !subscriber?.stalled) continue;
+      if (session.unsentBytes > this.softBufferBytes) return this.scheduleResync(session); // the rest once this much has left
+      this.sendSnapshot(feed, subscriber, undefined);
     }
   }
 
   closed(session: ConnectionSession): void {
     for (const entityId of this.bySession.get(session) ?? []) this.remove(session, entityId);
     this.bySession.delete(session);
+    this.resyncScheduled.delete(session);
   }
 
   /** Counts for tests and metrics: feeds, subscriptions, stalled subscriptions, largest outgoing buffer of a subscriber. */
@@ -121,43 +130,69 @@ export class LiveStateHub implements SubscriptionService {
     clearInterval(this.sweepTimer);
   }
 
+  /**
+   * Records each change in its feed (encoded once), then queues one catch-up per subscriber of each
+   * changed feed that has none queued yet: a subscriber that falls behind costs one queued delivery,
+   * however many versions it misses, and gets them all (or one snapshot) when its turn comes.
+   */
   private publish(changes: readonly EntityChange[]): void {
+    const changed = new Set<EntityFeed>();
     for (const change of changes) {
       const feed = this.feeds.get(change.entityId);
       if (!feed) continue;
-      const message = encodeChange(change);
       // The feed may already know this version from a newer subscriber's snapshot read (reads are
-      // answered before changes are published); subscribers still one version behind need it anyway.
-      feed.record(change.version, change.state, message);
+      // answered before changes are published); a subscriber still behind then gets a snapshot.
+      feed.record(change.version, change.state, encodeChange(change));
+      changed.add(feed);
+    }
+    for (const feed of changed) {
       for (const subscriber of feed.subscribers.values()) {
-        subscriber.session.queueLive(() => this.sendChange(feed, subscriber, change.version, message));
+        if (subscriber.queued || subscriber.awaitingSnapshot || subscriber.stalled || subscriber.version >= feed.version) continue;
+        subscriber.queued = true;
+        subscriber.session.queueLive(() => this.catchUp(feed, subscriber));
         this.fanOut.add(subscriber.session);
       }
     }
   }
 
-  /** At the subscriber's turn in the fan-out: the change, a fresh snapshot, or nothing (it moved on). */
-  private sendChange(feed: EntityFeed, subscriber: Subscriber, version: number, message: Buffer): void {
+  /** At the subscriber's turn in the fan-out: the changes it misses (or a snapshot), or nothing (it moved on). */
+  private catchUp(feed: EntityFeed, subscriber: Subscriber): void {
+    subscriber.queued = false;
     if (feed.subscribers.get(subscriber.session) !== subscriber) return; // unsubscribed or replaced meanwhile
-    if (subscriber.awaitingSnapshot || subscriber.stalled || version <= subscriber.version) return;
+    if (subscriber.awaitingSnapshot || subscriber.stalled || subscriber.version >= feed.version) return;
     if (!this.hasRoom(subscriber)) return;
-    if (version !== subscriber.version + 1) return this.sendSnapshot(feed, subscriber, undefined);
-    subscriber.version = version;
-    subscriber.session.sendEncoded(message);
+    const missed = feed.changesSince(subscriber.version);
+    if (missed === undefined || missed.length > MAX_CATCH_UP_CHANGES) return this.sendSnapshot(feed, subscriber, undefined);
+    subscriber.version = feed.version;
+    for (const message of missed) subscriber.session.sendEncoded(message);
   }
 
   /** False when the subscriber's connection is over the soft limit (now stalled) or the hard cap (now closed). */
   private hasRoom(subscriber: Subscriber): boolean {
-    const buffered = subscriber.session.socket.bufferedAmount;
-    if (buffered > this.hardBufferBytes) {
+    const unsent = subscriber.session.unsentBytes;
+    if (unsent > this.hardBufferBytes) {
       this.dropSlowConsumer(subscriber.session);
       return false;
     }
-    if (buffered > this.softBufferBytes) {
+    if (unsent > this.softBufferBytes) {
       subscriber.stalled = true;
+      this.scheduleResync(subscriber.session);
       return false;
     }
     return true;
+  }
+
+  /**
+   * Stalled subscriptions wait for room. When what fills the connection is its own queue (about to
+   * be written), look again once it has left: a socket that takes it all reports no drain. When the
+   * socket itself holds it, its drain calls `drained`.
+   */
+  private scheduleResync(session: ConnectionSession): void {
+    if (this.resyncScheduled.has(session) || session.socket.bufferedAmount > this.softBufferBytes) return;
+    this.resyncScheduled.add(session);
+    setImmediate(() => {
+      if (this.resyncScheduled.has(session) && this.bySession.has(session)) this.drained(session);
+    });
   }
 
   private snapshotRead(feed: EntityFeed, subscriber: Subscriber, requestId: number, outcome: Outcome): void {
@@ -175,10 +210,7 @@ export class LiveStateHub implements SubscriptionService {
    * once), marks the subscriber stalled so that it gets the then-current state when it drains.
    */
   private sendSnapshot(feed: EntityFeed, subscriber: Subscriber, requestId: number | undefined): void {
-    const buffered = subscriber.session.socket.bufferedAmount;
-    if (buffered > this.hardBufferBytes) return this.dropSlowConsumer(subscriber.session);
-    if (buffered > this.softBufferBytes) {
-      subscriber.stalled = true;
+    if (!this.hasRoom(subscriber)) {
       subscriber.deferredRequest ??= requestId;
       return;
     }

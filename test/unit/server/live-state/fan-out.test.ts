@@ -38,3 +38,17 @@ describe("FanOut", () => {
     expect(flushedWhenOtherRan).toBeLessThan(2_000 / 4);
   });
 });
+
+describe("FanOut under a fan-out that never catches up", () => {
+  it("keeps its queue bounded by the targets waiting, not by every add since it last emptied", async () => {
+    const fanOut = new FanOut(1);
+    const targets = Array.from({ length: 1_000 }, () => ({ flush: () => spin(0.01) }));
+    let longest = 0;
+    for (let round = 0; round < 60; round++) {
+      for (const target of targets) fanOut.add(target); // a writer faster than the fan-out
+      await new Promise((resolve) => setImmediate(resolve));
+      longest = Math.max(longest, (fanOut as unknown as { queue: unknown[] }).queue.length);
+    }
+    expect(longest).toBeLessThan(5 * targets.length);
+  });
+});

@@ -19,9 +19,15 @@ function recordingSession(): ConnectionSession & { frames: Array<Record<string, 
     frames.push(...(Array.isArray(parsed) ? parsed : [parsed]));
   };
   const live: Array<() => void> = [];
+  const socket = { bufferedAmount: 0, send: take, close: () => {} };
   return {
     frames,
-    socket: { bufferedAmount: 0, send: take, close: () => {} },
+    socket,
+    /** What the hub reads for its soft and hard limits (the fake sends at once: only the socket's buffer). */
+    get unsentBytes() {
+      return socket.bufferedAmount;
+    },
+    live,
     queueLive: (delivery: () => void) => live.push(delivery),
     flush: () => {
       for (const delivery of live.splice(0)) delivery();
@@ -107,5 +113,43 @@ describe("LiveStateHub", () => {
     await new Promise((resolve) => setTimeout(resolve, 400)); // the sweep runs once a second
     expect(hub.stats().feeds).toBe(0);
     await harness.runtime.close();
+  });
+
+  it("queues one catch-up per subscriber however many versions a tick makes, and sends the missed changes or one snapshot", async () => {
+    harness = await RuntimeHarness.open([Counter]);
+    hub = new LiveStateHub(harness.runtime);
+    const sessions = Array.from({ length: 50 }, () => recordingSession());
+    for (const session of sessions) hub.subscribe(session, 1, "Counter/hot", undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // snapshots at version 0
+    const ignore = { deliver: () => {} };
+    // One message of [signal, get] × 2,000: every get closes a version, so this tick makes 2,000 of them.
+    for (let i = 0; i < 2_000; i++) {
+      harness.runtime.submit({ kind: "signal", entityId: "Counter/hot", op: "add", input: 1, replyTo: ignore });
+      harness.runtime.submit({ kind: "read", entityId: "Counter/hot", op: "", replyTo: ignore });
+    }
+    await harness.runtime.close();
+    for (const session of sessions) expect((session as unknown as { live: unknown[] }).live.length).toBeLessThanOrEqual(1);
+    for (const session of sessions) session.flush();
+    for (const session of sessions) expect(versionsOf(session.frames).at(-1)).toEqual([2_000, 2_000]); // one snapshot: far behind
+    // A subscriber a few versions behind gets exactly the changes it missed, in order.
+    hub.close();
+    await harness.dispose();
+    harness = await RuntimeHarness.open([Counter]);
+    hub = new LiveStateHub(harness.runtime);
+    const near = recordingSession();
+    hub.subscribe(near, 1, "Counter/warm", undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 3; i++) {
+      harness.runtime.submit({ kind: "signal", entityId: "Counter/warm", op: "add", input: 1, replyTo: ignore });
+      harness.runtime.submit({ kind: "read", entityId: "Counter/warm", op: "", replyTo: ignore });
+    }
+    await harness.runtime.close();
+    near.flush();
+    expect(near.frames.filter((f) => f.type === "snapshot" || f.type === "patch").map((f) => [f.type, f.version])).toEqual([
+      ["snapshot", 0],
+      ["snapshot", 1], // small states go as whole states: a "patch" frame only when it is smaller
+      ["snapshot", 2],
+      ["snapshot", 3],
+    ]);
   });
 });
