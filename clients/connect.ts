@@ -1,5 +1,6 @@
 import { resolveClientOptions, type ClientOptions } from "./client-options.js";
-import { DurableClientSession, type DurableClient } from "./durable-client.js";
+import type { DurableClient } from "./client-api.js";
+import { DurableClientSession } from "./durable-client.js";
 import { toWebSocketUrl } from "./web-socket.js";
 
 /**
@@ -9,6 +10,6 @@ import { toWebSocketUrl } from "./web-socket.js";
  */
 export async function connect(url: string, options?: ClientOptions): Promise<DurableClient> {
   const client = new DurableClientSession(toWebSocketUrl(url), resolveClientOptions(options));
-  await client.start();
+  await client.open();
   return client;
 }

@@ -1,67 +1,35 @@
-import type { CallFrame, GetFrame, SignalFrame } from "../protocol/client-frames.js";
+import type { CallFrame, ClientRequest, GetFrame, SignalFrame } from "../protocol/client-frames.js";
 import { EntityError, ErrorCode } from "../protocol/entity-error.js";
 import type { ServerFrame } from "../protocol/server-frames.js";
+import type { DurableClient, EntitySnapshot } from "./client-api.js";
 import type { ResolvedClientOptions } from "./client-options.js";
 import { Connection, type ConnectionEvents } from "./connection.js";
 import { createEntityProxy, type EntityProxy } from "./entity-proxy.js";
+import { InstanceWatches } from "./instance-watches.js";
+import { copyInput } from "./json-input.js";
+import { OrchestrationCalls, type OrchestrationRequest } from "./orchestration-calls.js";
+import type { InstanceQuery, InstanceStatusListener, OrchestrationDefinitionShape, StartOptions, WaitOptions } from "./orchestration-types.js";
+import { PendingRequest } from "./pending-request.js";
 import { PendingTable } from "./pending-table.js";
 import { RequestQueue } from "./request-queue.js";
+import { isResentAfterReconnect, lostInFlight } from "./resend-policy.js";
 import { LiveSubscriptions, type LiveStateListener, type Subscription } from "./subscription.js";
 
-/** An entity's durable state and the version it is at (0 when it does not exist). */
-export interface EntitySnapshot<S = unknown> {
-  readonly state: S | null;
-  readonly version: number;
-}
+/** Requests answered by id (subscribe, watch and their undoing are tracked by their own registries). */
+type Answered = SignalFrame | CallFrame | GetFrame | OrchestrationRequest;
 
-/** A connection to a durable-entities server, as returned by `connect()`. */
-export interface DurableClient {
-  /** Names this client across reconnects. */
-  readonly clientId: string;
-  /** True while a connection is established (requests made otherwise wait for one). */
-  readonly connected: boolean;
-  /** Sends an operation without waiting for its result; resolves once the server has made it durable. */
-  signal(entityId: string, operation: string, input?: unknown): Promise<void>;
-  /** Runs an operation; resolves with its return value once its changes are durable. */
-  call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R>;
-  /** The entity's durable state, null when it does not exist. */
-  get<S = unknown>(entityId: string): Promise<S | null>;
-  /** The entity's durable state and version. */
-  getWithVersion<S = unknown>(entityId: string): Promise<EntitySnapshot<S>>;
-  /** A typed handle on one entity: `client.entity<typeof Counter>("Counter/alice").call.add(1)`. */
-  entity<D = unknown>(entityId: string): EntityProxy<D>;
-  /** Live state: a snapshot, then every committed change; listeners of one entity share one server subscription. */
-  subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S>;
-  /** Closes the connection; every pending request fails with `disconnected`. */
-  close(): Promise<void>;
-}
-
-type Answered = SignalFrame | CallFrame | GetFrame;
-
-class PendingRequest {
-  constructor(
-    readonly frame: Answered,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: EntityError) => void,
-  ) {}
-}
-
-// One shared executor instead of a closure per request: the hot path allocates only the promise.
-let capturedResolve: (value: unknown) => void = () => {};
-let capturedReject: (error: EntityError) => void = () => {};
-function captureResolvers(resolve: (value: never) => void, reject: (error: EntityError) => void): void {
-  capturedResolve = resolve as (value: unknown) => void;
-  capturedReject = reject;
-}
+type PendingAnswer = PendingRequest<Answered>;
 
 /** The client behind `connect()`: request ids, answers, the disconnected queue and reconnection policy. */
 export class DurableClientSession implements DurableClient {
   readonly clientId: string;
   private nextRequestId = 1;
-  private readonly inflight = new PendingTable<PendingRequest>();
-  private readonly queue: RequestQueue<PendingRequest>;
+  private readonly inflight = new PendingTable<PendingAnswer>();
+  private readonly queue: RequestQueue<PendingAnswer>;
   private readonly connection: Connection;
   private readonly live: LiveSubscriptions;
+  private readonly watches: InstanceWatches;
+  private readonly orchestrations: OrchestrationCalls;
   private isConnected = false;
   /** The server's limit on unanswered requests (from `welcome`); more wait in the queue. */
   private window = Number.POSITIVE_INFINITY;
@@ -78,11 +46,18 @@ export class DurableClientSession implements DurableClient {
     this.clientId = options.clientId;
     this.queue = new RequestQueue(options.maxQueuedRequests);
     this.connection = new Connection(url, options, this.connectionEvents());
-    this.live = new LiveSubscriptions({
+    const port = {
       nextId: () => this.nextRequestId++,
       isConnected: () => this.isConnected,
-      send: (frame) => this.connection.send(frame),
+      send: (frame: ClientRequest) => this.connection.send(frame),
       report: options.onError,
+    };
+    this.live = new LiveSubscriptions(port);
+    this.watches = new InstanceWatches(port);
+    this.orchestrations = new OrchestrationCalls({
+      nextId: () => this.nextRequestId++,
+      request: (frame) => this.request(frame),
+      watch: (instanceId, listener) => this.liveHandle(() => this.watches.watch(instanceId, listener)),
     });
   }
 
@@ -91,7 +66,7 @@ export class DurableClientSession implements DurableClient {
   }
 
   /** Connects for the first time: resolves on the first `welcome`, retrying until `connectTimeoutMs`. */
-  start(): Promise<void> {
+  open(): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new EntityError(ErrorCode.disconnected, `could not connect to ${this.url} within ${this.options.connectTimeoutMs} ms`);
@@ -139,11 +114,28 @@ export class DurableClientSession implements DurableClient {
   }
 
   subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S> {
+    return this.liveHandle(() => this.live.subscribe(entityId, listener));
+  }
+
+  // Orchestrations (orchestration-calls.ts): callers see OrchestrationClient's generic signatures; these pass values through.
+  start(orchestration: string | OrchestrationDefinitionShape, input?: unknown, options?: StartOptions): Promise<string> { return this.orchestrations.start(orchestration, input, options); }
+  status(instanceId: string): Promise<any> { return this.orchestrations.status(instanceId); }
+  waitForCompletion(instanceId: string, options?: WaitOptions): Promise<any> { return this.orchestrations.waitForCompletion(instanceId, options); }
+  raiseEvent(instanceId: string, eventName: string, data?: unknown): Promise<void> { return this.orchestrations.raiseEvent(instanceId, eventName, data); }
+  terminate(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.terminate(instanceId, reason); }
+  suspend(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.suspend(instanceId, reason); }
+  resume(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.resume(instanceId, reason); }
+  purge(instanceId: string) { return this.orchestrations.purge(instanceId); }
+  list(query?: InstanceQuery) { return this.orchestrations.list(query); }
+  history(instanceId: string) { return this.orchestrations.history(instanceId); }
+  watch(instanceId: string, listener: InstanceStatusListener<any>): any { return this.orchestrations.watch(instanceId, listener as InstanceStatusListener); }
+
+  /** A subscription or watch; made while disconnected, its `ready` fails like a request if no connection comes back in time. */
+  private liveHandle<H>(make: () => H): H {
     if (this.closed) throw new EntityError(ErrorCode.disconnected, "the client is closed");
-    const subscription = this.live.subscribe(entityId, listener);
-    // Like a request made while disconnected: its `ready` fails if no connection comes back in time.
+    const handle = make();
     if (!this.isConnected) this.armDisconnectTimer();
-    return subscription;
+    return handle;
   }
 
   close(): Promise<void> {
@@ -155,14 +147,15 @@ export class DurableClientSession implements DurableClient {
     const error = new EntityError(ErrorCode.disconnected, "the client was closed before an answer came");
     this.failPending(error);
     this.live.closeAll(error);
+    this.watches.closeAll(error);
     this.firstConnection?.reject(new EntityError(ErrorCode.disconnected, "the client was closed before it connected"));
     return this.stopping;
   }
 
   private request<T>(frame: Answered): Promise<T> {
     if (this.closed) return Promise.reject(new EntityError(ErrorCode.disconnected, "the client is closed"));
-    const promise = new Promise<T>(captureResolvers);
-    const pending = new PendingRequest(frame, capturedResolve, capturedReject);
+    const pending: PendingAnswer = new PendingRequest(frame);
+    const promise = pending.promise as Promise<T>;
     if (this.isConnected && this.queue.size === 0 && this.inflight.size < this.window) {
       this.inflight.add(frame.id, pending);
       this.connection.send(frame);
@@ -219,6 +212,7 @@ export class DurableClientSession implements DurableClient {
       this.connection.send(pending.frame);
     }
     this.live.resubscribeAll();
+    this.watches.rewatchAll();
     this.pump();
     this.firstConnection?.resolve();
     this.options.onConnectionChange(true);
@@ -227,13 +221,10 @@ export class DurableClientSession implements DurableClient {
   private connectionDropped(): void {
     if (this.closed) return;
     this.isConnected = false;
-    const calls = [...this.inflight.values()].filter((pending) => pending.frame.type === "call");
-    for (const pending of calls) {
+    const lost = [...this.inflight.values()].filter((pending) => !isResentAfterReconnect(pending.frame));
+    for (const pending of lost) {
       this.inflight.take(pending.frame.id);
-      const { op, entity } = pending.frame as CallFrame;
-      pending.reject(
-        new EntityError(ErrorCode.disconnected, `the connection closed while the call to ${op} on ${entity} was in flight; it may or may not have run`),
-      );
+      pending.reject(lostInFlight(pending.frame));
     }
     this.armDisconnectTimer();
     this.options.onConnectionChange(false);
@@ -247,6 +238,7 @@ export class DurableClientSession implements DurableClient {
       const error = new EntityError(ErrorCode.disconnected, `no connection to ${this.url} for ${this.options.disconnectTimeoutMs} ms; the request was not answered`);
       this.failPending(error);
       this.live.failPending(error);
+      this.watches.failPending(error);
     }, this.options.disconnectTimeoutMs);
   }
 
@@ -272,6 +264,8 @@ export class DurableClientSession implements DurableClient {
       case "snapshot":
       case "patch":
         return this.live.receive(frame);
+      case "instance":
+        return this.watches.receive(frame);
       case "error": {
         const error = new EntityError(frame.code, frame.message, frame.details);
         if (frame.ids !== undefined) for (const id of frame.ids) this.answerError(id, error); // one error for several requests
@@ -292,22 +286,8 @@ export class DurableClientSession implements DurableClient {
     const pending = this.inflight.take(id);
     if (pending !== undefined) {
       pending.reject(error);
-    } else if (!this.live.fail(id, error)) {
+    } else if (!this.live.fail(id, error) && !this.watches.fail(id, error)) {
       this.options.onError(error);
     }
-  }
-}
-
-/**
- * The input as JSON has it now: a request is encoded later (and again when resent), so an object the
- * caller changes after the call must not change what is sent. Primitives need no copy.
- */
-function copyInput(input: unknown): unknown {
-  if (typeof input !== "object" || input === null) return input;
-  try {
-    const text = JSON.stringify(input);
-    return text === undefined ? undefined : JSON.parse(text);
-  } catch (error) {
-    return new EntityError(ErrorCode.bad_request, `the input cannot be encoded as JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

@@ -36,6 +36,8 @@ export const ErrorCode = {
   non_determinism: "non_determinism",
   /** An orchestration passed a guard rail (history length, pending tasks, sub-orchestration depth). */
   limit_exceeded: "limit_exceeded",
+  /** Client only: what it waited for (an orchestration's completion) did not happen within the time it was given. */
+  timeout: "timeout",
   /** Something failed inside the server; details are in its log, not on the wire. */
   internal: "internal",
 } as const;

@@ -2,25 +2,43 @@
 import { isEntityError } from "../../protocol/index.js";
 import { errorMessage } from "../log.js";
 import { clientCommand } from "./client-commands.js";
+import { INSTANCE_CONTROL_COMMANDS, instanceControlCommand, type InstanceControlCommand } from "./instance-control-commands.js";
+import { INSTANCE_QUERY_COMMANDS, instanceQueryCommand, type InstanceQueryCommand } from "./instance-query-commands.js";
 import { parseArgs, UsageError } from "./parse-args.js";
 import { serveCommand } from "./serve-command.js";
 
-const HELP = `durable-entities: durable single-writer entities over WebSockets
+const HELP = `durable-entities: durable entities and orchestrations over WebSockets
 
 usage:
   durable-entities serve [--app FILE] [--data DIR] [--port N] [--host H] [--transport uws|ws]
                          [--max-message-bytes N] [--partitions N] [--max-cached-entities N]
                          [--max-buffered-bytes-total N] [--max-concurrent-activities N]
                          [--max-history-events N]
-  durable-entities signal Name/key operation [json-input] [--url URL]   returns once durable
-  durable-entities call   Name/key operation [json-input] [--url URL]   prints the result
-  durable-entities get    Name/key [--url URL]                          prints the stored state
 
-defaults: --port 7071, --host 127.0.0.1, --data ./data, --url http://127.0.0.1:7071
-without --app, serve hosts the demo app (Counter, CounterFn, Stats) and a demo page at /demo`;
+entities:
+  durable-entities signal Name/key operation [json-input]   returns once durable
+  durable-entities call   Name/key operation [json-input]   prints the result
+  durable-entities get    Name/key                          prints the stored state
+
+orchestrations:
+  durable-entities start NAME [json-input] [--id ID]        prints the instance id once the start is durable
+  durable-entities status ID [--json]                       prints the instance's status
+  durable-entities wait ID [--timeout SECONDS]              prints the output once it completes;
+                                                            exit code 1 if it failed or was terminated
+  durable-entities raise ID EVENT [json-data]               raises an external event
+  durable-entities terminate|suspend|resume ID [reason]
+  durable-entities purge ID                                 deletes a finished instance and its history
+  durable-entities instances [--status S,S] [--name N] [--prefix P] [--page-size N] [--all] [--json]
+                                                            lists instances (one page unless --all)
+  durable-entities history ID [--json]                      prints the history as a timeline
+
+every client command takes --url URL (default http://127.0.0.1:7071, or DURABLE_ENTITIES_URL)
+defaults: --port 7071, --host 127.0.0.1, --data ./data
+without --app, serve hosts the demo app (entities Counter, CounterFn, Stats and the demo
+orchestrations) and a demo page at /demo`;
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, new Set(["help"]));
+  const args = parseArgs(argv, new Set(["help", "json", "all"]));
   const command = args.positionals[0];
   if (command === undefined || command === "help" || args.options.help) {
     process.stdout.write(`${HELP}\n`);
@@ -33,9 +51,10 @@ async function main(argv: string[]): Promise<void> {
     case "call":
     case "get":
       return clientCommand(command, args);
-    default:
-      throw new UsageError(`unknown command "${command}"; try: serve, signal, call, get, help`);
   }
+  if ((INSTANCE_CONTROL_COMMANDS as readonly string[]).includes(command)) return instanceControlCommand(command as InstanceControlCommand, args);
+  if ((INSTANCE_QUERY_COMMANDS as readonly string[]).includes(command)) return instanceQueryCommand(command as InstanceQueryCommand, args);
+  throw new UsageError(`unknown command "${command}"; try: serve, signal, call, get, start, status, wait, raise, terminate, suspend, resume, purge, instances, history, help`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { createLogger, errorMessage } from "../log.js";
+import { createLogger, errorMessage, writeOrDrop } from "../log.js";
 import { startServer, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
@@ -40,8 +40,10 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     log,
     onFatal: (error) => fatalExit.fatal(error, "store failed"),
   });
-  process.stdout.write(`durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
-  if (appFile === undefined) process.stdout.write(`demo page: ${server.url}/demo\n`);
+  // The banner is for a person (and for scripts that wait for it); a stdout whose reader is gone
+  // (`serve | true`, a closed terminal) drops it: it must never take the server down.
+  writeOrDrop(process.stdout, `durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
+  if (appFile === undefined) writeOrDrop(process.stdout, `demo page: ${server.url}/demo\n`);
   const running = server;
   const stop = (signal: string) => {
     if (fatalExit.exiting) {

@@ -108,9 +108,10 @@ export class InstanceTurn {
 
   private start(request: StartRequest): void {
     const existing = this.instance.record;
+    const resend = request.sender !== undefined && existing?.createdBy?.[0] === request.sender.clientId && existing.createdBy[1] === request.sender.seq;
+    // A resent start (its answer was lost) is answered as the first time, also once the instance has finished.
+    if (resend) return this.answer(request, { kind: "result", value: { instanceId: this.instance.id } });
     if (existing && isActive(existing.status)) {
-      const resend = request.sender && existing.createdBy?.[0] === request.sender.clientId && existing.createdBy[1] === request.sender.seq;
-      if (resend) return this.answer(request, { kind: "result", value: { instanceId: this.instance.id } });
       if (request.parent) this.tellParent(request.parent, { errorType: ErrorCode.instance_exists, message: `an orchestration with id "${this.instance.id}" is already running` });
       return this.answer(request, { kind: "error", code: ErrorCode.instance_exists, message: `an orchestration with id "${this.instance.id}" is already running (status ${existing.status}); pick another id, or wait until it finishes` });
     }

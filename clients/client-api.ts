@@ -1,0 +1,31 @@
+import type { EntityProxy } from "./entity-proxy.js";
+import type { OrchestrationClient } from "./orchestration-calls.js";
+import type { LiveStateListener, Subscription } from "./subscription.js";
+
+/** An entity's durable state and the version it is at (0 when it does not exist). */
+export interface EntitySnapshot<S = unknown> {
+  readonly state: S | null;
+  readonly version: number;
+}
+
+/** A connection to a durable-entities server, as returned by `connect()`: entities here, orchestrations in OrchestrationClient. */
+export interface DurableClient extends OrchestrationClient {
+  /** Names this client across reconnects. */
+  readonly clientId: string;
+  /** True while a connection is established (requests made otherwise wait for one). */
+  readonly connected: boolean;
+  /** Sends an operation without waiting for its result; resolves once the server has made it durable. */
+  signal(entityId: string, operation: string, input?: unknown): Promise<void>;
+  /** Runs an operation; resolves with its return value once its changes are durable. */
+  call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R>;
+  /** The entity's durable state, null when it does not exist. */
+  get<S = unknown>(entityId: string): Promise<S | null>;
+  /** The entity's durable state and version. */
+  getWithVersion<S = unknown>(entityId: string): Promise<EntitySnapshot<S>>;
+  /** A typed handle on one entity: `client.entity<typeof Counter>("Counter/alice").call.add(1)`. */
+  entity<D = unknown>(entityId: string): EntityProxy<D>;
+  /** Live state: a snapshot, then every committed change; listeners of one entity share one server subscription. */
+  subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S>;
+  /** Closes the connection; every pending request fails with `disconnected`. */
+  close(): Promise<void>;
+}

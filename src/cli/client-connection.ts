@@ -1,0 +1,36 @@
+import { connect, type DurableClient } from "../../clients/index.js";
+import { stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
+
+export const DEFAULT_URL = "http://127.0.0.1:7071";
+
+/** Runs `work` with a client of the server at `--url` (or DURABLE_ENTITIES_URL), closed afterwards. */
+export async function withClient<T>(args: ParsedArgs, work: (client: DurableClient) => Promise<T>): Promise<T> {
+  const url = stringOption(args, "url") ?? process.env.DURABLE_ENTITIES_URL ?? DEFAULT_URL;
+  const client = await connect(url, { connectTimeoutMs: 2000, disconnectTimeoutMs: 5000 });
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A JSON argument (an input, event data). */
+export function parseJsonArgument(text: string, what = "input"): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${what} must be JSON (a number, true, null, "quoted text", [..] or {..}); got ${text}`);
+  }
+}
+
+/** Prints a value as JSON (objects indented), `null` for undefined. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${value === undefined ? "null" : JSON.stringify(value, null, typeof value === "object" && value !== null ? 2 : undefined)}\n`);
+}
+
+/** The positionals after the command name; a usage error unless there are `min` to `max` of them. */
+export function operands(args: ParsedArgs, min: number, max: number, usage: string): string[] {
+  const words = args.positionals.slice(1);
+  if (words.length < min || words.length > max) throw new UsageError(`usage: durable-entities ${usage} [--url ${DEFAULT_URL}]`);
+  return words;
+}
