@@ -33,6 +33,8 @@ export interface InstanceTurnEffects {
 }
 
 const ACK: Outcome = { kind: "ack" };
+/** Executions one turn may run (each continue-as-new starts one); the rest wait for the next turn. */
+const MAX_EXECUTIONS_PER_TURN = 1_000;
 
 /**
  * One turn of one orchestration instance: every request in its mailbox, in order. Starts, results,
@@ -53,12 +55,6 @@ export class InstanceTurn {
   ) {}
 
   run(requests: readonly InstanceRequest[]): InstanceTurnEffects {
-    const inbox = this.instance.record?.inbox;
-    if (inbox && inbox.length > 0 && this.instance.record!.status === "Running") {
-      this.pending.push(...inbox);
-      this.instance.record!.inbox = undefined;
-      this.recordChanged = true;
-    }
     for (const request of requests) {
       this.consume(request);
       switch (request.kind) {
@@ -77,12 +73,14 @@ export class InstanceTurn {
       }
     }
     this.runCode();
+    // An eternal orchestration continues as new once per event: run the next executions now, a bounded number per turn.
+    for (let executions = 1; executions < MAX_EXECUTIONS_PER_TURN && this.hasInbox(); executions++) this.runCode();
     const record = this.instance.record;
     if (this.recordChanged && record) {
       record.lastUpdatedTime = this.tick.nowMs;
       this.tick.batch.putInstance(this.instance.id, record);
     }
-    this.effects.again = (record?.inbox?.length ?? 0) > 0 && record?.status === "Running";
+    this.effects.again = this.hasInbox();
     return this.effects;
   }
 
@@ -241,10 +239,22 @@ export class InstanceTurn {
     this.answer(request, () => ({ kind: "result", value: { ...status, history: this.deps.readHistory(id).slice(0, length) } }));
   }
 
-  /** Runs the code over the events that arrived, and records what it asked for. */
+  /** Events wait for a running instance's next execution (after continue-as-new, or a resume). */
+  private hasInbox(): boolean {
+    const record = this.instance.record;
+    return record !== undefined && record.status === "Running" && (record.inbox?.length ?? 0) > 0;
+  }
+
+  /** Runs the code over the events that arrived (the inbox's first: they came before), and records what it asked for. */
   private runCode(): void {
     const record = this.instance.record;
-    if (this.pending.length === 0 || record === undefined || record.status !== "Running") return;
+    if (record === undefined || record.status !== "Running") return;
+    if (this.hasInbox()) {
+      this.pending.unshift(...record.inbox!);
+      record.inbox = undefined;
+      this.recordChanged = true;
+    }
+    if (this.pending.length === 0) return;
     const definition = this.deps.orchestrations.get(record.name)!;
     const events: HistoryEvent[] = [{ type: "OrchestratorStarted", timestamp: this.now }, ...this.pending];
     this.pending = [];
