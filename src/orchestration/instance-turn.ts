@@ -272,14 +272,18 @@ export class InstanceTurn {
       record.customStatus = result.customStatus;
       this.effects.statusChanged = true;
     }
-    const recorded = [...events, ...result.actions.flatMap((action) => this.act(action))];
     const limits = this.deps.limits;
-    let end = result.end;
-    if (end === undefined && result.openTasks > limits.maxOpenTasks) {
-      end = { status: "Failed", failure: { errorType: ErrorCode.limit_exceeded, message: `the orchestration has ${result.openTasks} tasks open; the limit is ${limits.maxOpenTasks}` } };
-    } else if (end === undefined && record.historyLength + recorded.length > limits.maxHistoryEvents) {
-      end = { status: "Failed", failure: { errorType: ErrorCode.limit_exceeded, message: `the history would hold ${record.historyLength + recorded.length} events; the limit is ${limits.maxHistoryEvents} (an eternal orchestration should call continueAsNew)` } };
-    } else if (end?.status === "Completed" && tooLarge(end.output, limits.maxPayloadBytes)) {
+    const projected = record.historyLength + events.length + result.actions.length + 2; // each action records at most one event
+    const refusal =
+      result.end === undefined && result.openTasks > limits.maxOpenTasks
+        ? `the orchestration has ${result.openTasks} tasks open; the limit is ${limits.maxOpenTasks}`
+        : result.end === undefined && projected > limits.maxHistoryEvents
+          ? `the history would hold ${projected} events; the limit is ${limits.maxHistoryEvents} (an eternal orchestration should call continueAsNew)`
+          : undefined;
+    // Past a guard rail the turn's work is not done and not recorded: only the failure is.
+    const recorded: HistoryEvent[] = refusal === undefined ? [...events, ...result.actions.flatMap((action) => this.act(action))] : [events[0]!];
+    let end = refusal === undefined ? result.end : { status: "Failed" as const, failure: { errorType: ErrorCode.limit_exceeded, message: refusal } };
+    if (end?.status === "Completed" && tooLarge(end.output, limits.maxPayloadBytes)) {
       end = { status: "Failed", failure: { errorType: ErrorCode.payload_too_large, message: `the output is larger than ${limits.maxPayloadBytes} bytes of JSON` } };
     }
     if (end?.status === "ContinuedAsNew") return this.continueAsNew(end.input, end.carryOver);
