@@ -33,6 +33,16 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Writes `text` to `stream` (stdout, say) the way log lines are written: it never throws and never
+ * leaves an unhandled 'error' event; once the stream failed (EPIPE: its reader went away, as in
+ * `serve | true`), what is written to it is dropped.
+ */
+export function writeOrDrop(stream: NodeJS.WritableStream, text: string): void {
+  watch(stream);
+  writeLine(stream, text);
+}
+
 /** Streams that failed: nothing more is written to them. */
 const broken = new WeakSet<NodeJS.WritableStream>();
 /** Streams with our 'error' listener (attached once per stream, however many loggers share it). */

@@ -1,6 +1,6 @@
 import { ErrorCode } from "../../protocol/index.js";
 import type { MailboxAddress, MailboxMessage } from "../storage/index.js";
-import type { EntityRegistry } from "./entity-registry.js";
+import { quoteRequested, type EntityRegistry } from "./entity-registry.js";
 import { cloneJson, jsonEqual } from "./json-value.js";
 import type { LoadedEntity } from "./loaded-entity.js";
 import { OperationContext } from "./operation-context.js";
@@ -85,7 +85,7 @@ function runOperation(entity: LoadedEntity, request: OperationRequest, registry:
     if (definition.kind === "operations") {
       const operation = definition.operations[request.op];
       if (operation === undefined) {
-        return { kind: "error", code: ErrorCode.unknown_operation, message: `entity type "${entity.name}" has no operation "${request.op}"` };
+        return { kind: "error", code: ErrorCode.unknown_operation, message: `entity type "${entity.name}" has no operation ${quoteRequested(request.op)}` };
       }
       result = operation(ctx, request.input);
     } else {
@@ -94,10 +94,16 @@ function runOperation(entity: LoadedEntity, request: OperationRequest, registry:
     if (typeof (result as { then?: unknown } | null)?.then === "function") {
       throw new Error("the operation returned a promise; entity operations must be synchronous");
     }
-    const value = request.kind === "call" ? cloneJson(result) : undefined; // a signal's result goes nowhere
+    // A call's result is copied (and checked) so that the operation cannot change it afterwards
+    // through a reference it kept; a signal's result goes nowhere. A result that is the state itself
+    // (`get: (ctx) => ctx.state`) is answered with the state's own checked copy instead of a second
+    // one: the entity's state is never changed in place (each later operation works on a copy of it),
+    // so the answer stays the state as of this operation.
+    const returnsState = request.kind === "call" && result === ctx.state;
+    const value = request.kind === "call" && !returnsState ? cloneJson(result) : undefined;
     entity.state = cloneJson(ctx.state);
     for (const message of ctx.outgoing) outgoing.push(message);
-    return { kind: "result", value };
+    return { kind: "result", value: returnsState ? entity.state : value };
   } catch (error) {
     const message = `${entity.id} ${request.op}: ${errorMessage(error)}`;
     return { kind: "error", code: ErrorCode.operation_failed, message };
