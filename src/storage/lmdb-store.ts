@@ -69,7 +69,8 @@ export class LmdbStore implements EntityStore {
   }
 
   private static async openLocked(options: LmdbStoreOptions, lock: DataDirLock): Promise<LmdbStore> {
-    const root = open({ path: options.path, encoding: "string" });
+    // noSubdir: false, or lmdb takes a directory with a dot in its name ("store.db", "data.v2") for a file.
+    const root = open({ path: options.path, encoding: "string", noSubdir: false });
     try {
       const meta = root.openDB<string, string>({ name: "meta", encoding: "string" });
       const db = root.openDB<string, Key>({ name: "partitions", encoding: "string" });

@@ -377,3 +377,18 @@ function allSignalMarks(store: EntityStore, limit: number): Array<[string, strin
   }
   return marks;
 }
+
+describe("LmdbStore data directories", () => {
+  it("opens a directory whose name has a dot in it (store.db, data.v2), and keeps its data there", async () => {
+    for (const name of ["store.db", "data.v2"]) {
+      const dir = join(stores.newDir(), name);
+      const store = await stores.openStore(dir);
+      const batch = store.newBatch();
+      batch.putEntity("Counter/a", { version: 1, state: 7 });
+      await store.commit(batch);
+      await stores.closeStore(store);
+      const reopened = await stores.openStore(dir);
+      expect(reopened.readEntity("Counter/a")).toEqual({ version: 1, state: 7 });
+    }
+  });
+});
