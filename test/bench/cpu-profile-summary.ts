@@ -2,7 +2,7 @@
  * Reads a V8 .cpuprofile (node --cpu-prof) and prints where the time went: self time by function
  * (name + file + line) and by area (this project's src/, protocol/, each node_modules package,
  * Node internals, GC, idle).
- * Usage: node --import tsx test/bench/cpu-profile-summary.ts <file.cpuprofile> [top=25]
+ * Usage: node --import tsx test/bench/cpu-profile-summary.ts <file.cpuprofile> [top=25] [fromUs toUs]
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,8 @@ interface CpuProfile {
   readonly nodes: ProfileNode[];
   readonly samples: number[];
   readonly timeDeltas: number[];
+  /** µs on the monotonic clock (process.hrtime's). */
+  readonly startTime: number;
 }
 
 export interface ProfileSummary {
@@ -25,12 +27,20 @@ export interface ProfileSummary {
   readonly areas: Array<{ area: string; selfMs: number }>;
 }
 
-export function summarizeProfile(file: string): ProfileSummary {
+/**
+ * Self time by function and area; with `windowUs` (monotonic µs, see `monotonicUs` in report.ts),
+ * only the samples taken within that window count.
+ */
+export function summarizeProfile(file: string, windowUs?: readonly [fromUs: number, toUs: number]): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfUs = new Map<number, number>();
+  const [fromUs, toUs] = windowUs ?? [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  let at = profile.startTime;
   // timeDeltas[i] is the time between sample i-1 and sample i; attribute it to sample i's node.
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < fromUs || at > toUs) continue;
     const id = profile.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
   }
@@ -96,10 +106,11 @@ function areaOf(url: string, functionName: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [file, top] = process.argv.slice(2);
+  const [file, top, fromUs, toUs] = process.argv.slice(2);
   if (!file) {
-    console.error("usage: cpu-profile-summary.ts <file.cpuprofile> [top]");
+    console.error("usage: cpu-profile-summary.ts <file.cpuprofile> [top] [fromUs toUs]");
     process.exit(2);
   }
-  printProfileSummary(summarizeProfile(file), Number(top ?? 25));
+  const window = fromUs !== undefined && toUs !== undefined ? ([Number(fromUs), Number(toUs)] as const) : undefined;
+  printProfileSummary(summarizeProfile(file, window), Number(top ?? 25));
 }

@@ -19,6 +19,17 @@ export interface ScenarioResult {
   /** The JSON line (scenario, target and met are added). */
   readonly json: Record<string, unknown>;
   readonly notes: string[];
+  /**
+   * The measured part of the run on the monotonic clock (`process.hrtime`, in µs, the clock V8's CPU
+   * profiles use): with `--profile`, the server's profile is summarised over this window only (not its
+   * startup or warm-up). Absent: the whole profile.
+   */
+  readonly profileWindowUs?: readonly [fromUs: number, toUs: number];
+}
+
+/** The monotonic clock in µs, comparable with CPU profile timestamps of any process on this machine. */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 export function atLeast(name: string, value: number, unit: string, target: number): Figure {

@@ -12,8 +12,11 @@ import { killAll, onExit, profileWorkersInto } from "./children.js";
 import { printProfileSummary, summarizeProfile } from "./cpu-profile-summary.js";
 import { jsonLine, label, printTable, targetsMet, type ScenarioResult } from "./report.js";
 import { callRoundtrip } from "./scenarios/call-roundtrip.js";
+import { fanOutFanIn } from "./scenarios/fan-out-fan-in.js";
 import { liveState } from "./scenarios/live-state.js";
 import { loopbackFloor } from "./scenarios/loopback-floor.js";
+import { orchestrationLatency } from "./scenarios/orchestration-latency.js";
+import { orchestrationsHelloBurst } from "./scenarios/orchestrations-hello-burst.js";
 import type { Driver, Scenario, ScenarioContext } from "./scenarios/scenario.js";
 import { signalsScenario } from "./scenarios/signals.js";
 import { ServerProcess, type TransportName } from "./server-process.js";
@@ -24,6 +27,9 @@ const SCENARIOS: Scenario[] = [
   callRoundtrip,
   liveState,
   loopbackFloor,
+  orchestrationsHelloBurst,
+  orchestrationLatency,
+  fanOutFanIn,
 ];
 
 interface Options {
@@ -95,7 +101,7 @@ function usage(problem?: string): never {
     [
       "usage: npm run bench -- [--quick] [--transport uws|ws] [--scenario NAME[,NAME]] [--driver client|raw|both] [--window N] [--profile DIR [--profile-load]]",
       `  scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`,
-      "  --driver       what the signal scenarios' load speaks: the real client, a minimal raw-protocol driver",
+      "  --driver       what the signal, live-state and orchestration scenarios' load speaks: the real client, a minimal raw-protocol driver",
       "                 (cheap on the load side, so it shows what the server alone can take), or both (default)",
       "  --window N     unacknowledged signals per connection in the signal scenarios (default 5000)",
       "  --profile DIR  runs the server with node --cpu-prof into DIR and prints its top self-time functions",
@@ -158,7 +164,7 @@ async function main(): Promise<void> {
     const name = scenario.usesDriver ? `${scenario.name} [${driver}]` : scenario.name;
     // A fresh server on a fresh data directory for every run.
     const dataDir = join(root, `${scenario.name}-${driver}`);
-    const server = await ServerProcess.start({ dataDir, transport: options.transport, cpuProfileDir: options.profileDir });
+    const server = await ServerProcess.start({ dataDir, transport: options.transport, app: scenario.app, cpuProfileDir: options.profileDir });
     const context: ScenarioContext = { server, quick: options.quick, driver, window: options.window, openFileLimit: fileLimit };
     let result: ScenarioResult;
     // The machine may be shared: the load average before each run says how quiet it was.
@@ -189,8 +195,9 @@ async function main(): Promise<void> {
     if (options.profileDir) {
       const profile = newestProfile(options.profileDir, startedAt);
       if (profile) {
-        console.log(`[${name}] server CPU profile: ${profile}`);
-        printProfileSummary(summarizeProfile(profile));
+        const window = result.profileWindowUs;
+        console.log(`[${name}] server CPU profile: ${profile}${window ? `, the measured ${((window[1] - window[0]) / 1e6).toFixed(1)} s only (monotonic µs ${window[0]} ${window[1]})` : ""}`);
+        printProfileSummary(summarizeProfile(profile, window));
       } else console.log(`[${name}] no CPU profile was written`);
       if (options.profileLoad) {
         for (const file of profilesSince(join(options.profileDir, "load"), startedAt)) {

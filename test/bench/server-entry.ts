@@ -1,17 +1,20 @@
 /**
- * The server under test, as its own process: `node --import tsx test/bench/server-entry.ts <dataDir> <ws|uws>`.
- * Prints one JSON line `{"port":…,"pid":…}` on stdout once listening. Over IPC it answers
- * `{type:"rss"}` with its memory use and `{type:"stop"}` by closing cleanly and exiting (so that
- * `--cpu-prof` gets to write its profile).
+ * The server under test, as its own process: `node --import tsx test/bench/server-entry.ts <dataDir> <ws|uws> [appModule]`.
+ * It hosts the demo app unless `appModule` (a path; `.ts` loads through tsx) names another. Prints
+ * one JSON line `{"port":…,"pid":…}` on stdout once listening. Over IPC it answers `{type:"rss"}`
+ * with its memory use and `{type:"stop"}` by closing cleanly and exiting (so that `--cpu-prof` gets
+ * to write its profile).
  */
-import * as app from "../../src/demo/app.js";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { startServer } from "../../src/server/index.js";
 
-const [dataDir, transport] = process.argv.slice(2);
+const [dataDir, transport, appModule] = process.argv.slice(2);
 if (!dataDir || (transport !== "ws" && transport !== "uws")) {
-  console.error("usage: server-entry.ts <dataDir> <ws|uws>");
+  console.error("usage: server-entry.ts <dataDir> <ws|uws> [appModule]");
   process.exit(2);
 }
+const app = (await import(appModule ? pathToFileURL(resolve(appModule)).href : "../../src/demo/app.js")) as Record<string, unknown>;
 
 const server = await startServer({ dataDir, app, host: "127.0.0.1", port: 0, transport });
 process.stdout.write(`${JSON.stringify({ port: server.port, pid: process.pid, transport: server.transport })}\n`);

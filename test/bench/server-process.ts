@@ -12,6 +12,8 @@ export type TransportName = "ws" | "uws";
 export interface ServerProcessOptions {
   readonly dataDir: string;
   readonly transport: TransportName;
+  /** The app module the server hosts (a path); default the demo app. */
+  readonly app?: string;
   /** Write a V8 CPU profile of the server into this directory (node --cpu-prof). */
   readonly cpuProfileDir?: string;
 }
@@ -55,7 +57,7 @@ export class ServerProcess {
     const execArgv = ["--import", "tsx"];
     if (options.cpuProfileDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
     const child = track(
-      spawn(process.execPath, [...execArgv, entry, options.dataDir, options.transport], {
+      spawn(process.execPath, [...execArgv, entry, options.dataDir, options.transport, ...(options.app ? [options.app] : [])], {
         stdio: ["ignore", "pipe", "inherit", "ipc"],
         env: { ...process.env, DURABLE_ENTITIES_LOG: process.env.DURABLE_ENTITIES_LOG ?? "warn" },
       }),

@@ -20,6 +20,8 @@ export interface Scenario {
   readonly name: string;
   /** The scenario's load can go through either driver (it is run once per driver asked for). */
   readonly usesDriver?: boolean;
+  /** The app module its server hosts (a path); default the demo app. */
+  readonly app?: string;
   run(context: ScenarioContext): Promise<ScenarioResult>;
 }
 
