@@ -64,7 +64,7 @@ describe("the durable-entities orchestration commands", () => {
     await cli("start", "Sleeper", "3600", "--id", "cli-s1");
     const timedOut = await cli("wait", "cli-s1", "--timeout", "0.2");
     expect(timedOut.code).toBe(1);
-    expect(timedOut.stderr).toMatch(/^error: limit_exceeded: orchestration instance "cli-s1" did not finish within 200 ms \(it is Running\)$/m);
+    expect(timedOut.stderr).toMatch(/^error: timeout: orchestration instance "cli-s1" did not finish within 200 ms \(it is Running\)$/m);
     expect(await cli("terminate", "cli-s1", "too slow")).toMatchObject({ code: 0, stderr: "terminated: cli-s1\n" });
     expect(await cli("wait", "cli-s1")).toMatchObject({ code: 1, stdout: "", stderr: 'error: cli-s1 was terminated: "too slow"\n' });
     expect((await cli("history", "cli-s1")).stdout).toMatch(/TimerCreated\s+timer #0 fires at \S+ \(\+1h00m00s\)\n.*\n.*ExecutionTerminated\s+reason "too slow"/);
