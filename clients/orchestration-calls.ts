@@ -132,9 +132,17 @@ export class OrchestrationCalls {
   }
 
   async history(instanceId: string): Promise<HistoryEvent[]> {
-    const status = await this.port.request<(InstanceStatus & { history?: HistoryEvent[] }) | null>({ type: "status", id: this.port.nextId(), instanceId, history: true });
-    if (status === null) throw new EntityError(ErrorCode.not_found, `no orchestration instance "${instanceId}"`);
-    return status.history ?? [];
+    // The server answers a page at a time (at most 1,000 events, about 1 MiB): follow historyNext to the end.
+    const events: HistoryEvent[] = [];
+    let from: number | undefined = 0;
+    while (from !== undefined) {
+      type Page = InstanceStatus & { history?: HistoryEvent[]; historyNext?: number };
+      const page: Page | null = await this.port.request<Page | null>({ type: "status", id: this.port.nextId(), instanceId, history: true, ...(from > 0 ? { historyFrom: from } : {}) });
+      if (page === null) throw new EntityError(ErrorCode.not_found, `no orchestration instance "${instanceId}"`);
+      events.push(...(page.history ?? []));
+      from = page.historyNext;
+    }
+    return events;
   }
 
   watch(instanceId: string, listener: InstanceStatusListener): InstanceWatch {

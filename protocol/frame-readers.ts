@@ -105,7 +105,8 @@ function readOrchestrationFrame(frame: Record<string, unknown>): ClientFrame | u
       return { type, id, instanceId, ...("reason" in frame ? { reason: frame.reason } : {}) };
     case "status": {
       const history = optional(frame, "history", (value) => typeof value === "boolean");
-      return history.ok ? ({ type, id, instanceId, ...history.fields } as ClientFrame) : undefined;
+      const from = optional(frame, "historyFrom", isRequestId);
+      return history.ok && from.ok ? ({ type, id, instanceId, ...history.fields, ...from.fields } as ClientFrame) : undefined;
     }
     case "purge":
     case "watch":

@@ -40,7 +40,14 @@ export const PurgeFrame = z.object({ type: z.literal("purge"), id: RequestId, in
 export type PurgeFrame = z.infer<typeof PurgeFrame>;
 
 /** Reads an instance's status (null when unknown), with its history when asked. */
-export const StatusFrame = z.object({ type: z.literal("status"), id: RequestId, instanceId: InstanceId, history: z.boolean().optional() });
+export const StatusFrame = z.object({
+  type: z.literal("status"),
+  id: RequestId,
+  instanceId: InstanceId,
+  history: z.boolean().optional(),
+  /** With `history`: the first event of the page (the previous answer's `historyNext`). */
+  historyFrom: z.number().int().nonnegative().optional(),
+});
 export type StatusFrame = z.infer<typeof StatusFrame>;
 
 /** Lists instances, newest first is not promised: in storage order, a page at a time. */
@@ -100,7 +107,10 @@ export const InstanceStatusSchema = z.object({
   lastUpdatedTime: z.string(),
   failureDetails: FailureDetailsSchema.optional(),
   parentInstanceId: z.string().optional(),
+  /** A page of the history (at most 1,000 events, about 1 MiB), when asked. */
   history: z.array(z.unknown()).optional(),
+  /** Where the next page of the history starts; absent on the last page. */
+  historyNext: z.number().int().nonnegative().optional(),
 });
 export type InstanceStatusWire = z.infer<typeof InstanceStatusSchema>;
 

@@ -9,7 +9,7 @@ import { integerOption, rejectUnknownOptions, stringOption, UsageError, type Par
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "max-history-events"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events"]);
   const appFile = stringOption(args, "app");
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
@@ -67,8 +67,10 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
 function orchestrationOptions(args: ParsedArgs) {
   const maxConcurrentActivities = integerOption(args, "max-concurrent-activities", 1, 100_000);
   const maxHistoryEvents = integerOption(args, "max-history-events", 100, 100_000_000);
+  const activityTimeoutSeconds = integerOption(args, "activity-timeout", 1, 365 * 24 * 3600);
   return {
     ...(maxConcurrentActivities === undefined ? {} : { maxConcurrentActivities }),
+    ...(activityTimeoutSeconds === undefined ? {} : { activityTimeoutMs: activityTimeoutSeconds * 1000 }),
     ...(maxHistoryEvents === undefined ? {} : { limits: { maxHistoryEvents } }),
   };
 }

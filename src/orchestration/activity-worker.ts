@@ -1,4 +1,4 @@
-import { errorMessage, type Logger } from "../log.js";
+import type { Logger } from "../log.js";
 import type { ActivityDefinition } from "./definitions.js";
 import type { FailureDetails } from "./history-events.js";
 
@@ -21,6 +21,8 @@ export interface ActivityWorkerOptions {
   readonly maxConcurrent: number;
   /** Largest result, as JSON (a larger one fails the task). */
   readonly maxResultBytes: number;
+  /** How long an activity may run before its task fails with `timeout` (default: no limit). */
+  readonly maxDurationMs?: number;
   /** Where outcomes go (the instance host records them in history). */
   readonly complete: (work: ActivityWork, outcome: ActivityOutcome) => void;
   readonly log: Logger;
@@ -73,7 +75,14 @@ export class ActivityWorker {
   }
 
   private async run(work: ActivityWork): Promise<void> {
-    const outcome = await this.invoke(work);
+    let outcome: ActivityOutcome;
+    try {
+      outcome = await this.invoke(work);
+    } catch (error) {
+      // Only a bug gets here (invoke describes every failure); the task fails rather than the server.
+      this.options.log.error("running an activity failed", { activity: work.name, instanceId: work.instanceId, error: describeThrown(error) });
+      outcome = { ok: false, failure: { errorType: "Error", message: "the activity failed in a way that could not be described", taskName: work.name } };
+    }
     if (!this.stopped) this.options.complete(work, outcome);
   }
 
@@ -83,29 +92,75 @@ export class ActivityWorker {
       return { ok: false, failure: { errorType: "unknown_activity", message: `no activity "${work.name}" in this app (it has: ${[...this.options.activities.keys()].join(", ") || "none"})`, taskName: work.name } };
     }
     try {
-      const result = await definition.run(work.input, { activityName: work.name, instanceId: work.instanceId, attempt: 1 });
+      const result = await this.withTimeout(work, definition.run(work.input, { activityName: work.name, instanceId: work.instanceId, attempt: 1 }));
       const text = result === undefined ? undefined : JSON.stringify(result);
       if (text !== undefined && text.length > this.options.maxResultBytes) {
         return { ok: false, failure: { errorType: "payload_too_large", message: `activity "${work.name}" returned ${text.length} bytes of JSON; the limit is ${this.options.maxResultBytes}`, taskName: work.name } };
       }
       return { ok: true, result: text === undefined ? undefined : JSON.parse(text) };
     } catch (error) {
-      this.options.log.warn("activity failed", { activity: work.name, instanceId: work.instanceId, taskId: work.taskId, error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined });
-      return { ok: false, failure: failureOf(error, work.name) };
+      const failure = failureOf(error, work.name);
+      this.options.log.warn("activity failed", { activity: work.name, instanceId: work.instanceId, taskId: work.taskId, error: failure.message, stack: stackOf(error) });
+      return { ok: false, failure };
+    }
+  }
+
+  /** The activity's result, or a `timeout` failure once it ran longer than `maxDurationMs` (its slot is freed; it runs on, unheard). */
+  private withTimeout<T>(work: ActivityWork, running: T | Promise<T>): Promise<T> {
+    const maxMs = this.options.maxDurationMs;
+    if (maxMs === undefined || !(running instanceof Promise)) return Promise.resolve(running);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ActivityTimeout(`activity "${work.name}" did not finish within ${maxMs} ms`)), maxMs);
+    });
+    return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+class ActivityTimeout extends Error {
+  override readonly name = "timeout";
+}
+
+/**
+ * What an activity's error says, as JSON (its own fields besides name, message and stack are its
+ * details). Whatever was thrown (null-prototype objects, throwing getters, proxies), describing it
+ * never throws.
+ */
+function failureOf(error: unknown, taskName: string): FailureDetails {
+  try {
+    if (!(error instanceof Error)) return { errorType: "Error", message: describeThrown(error), taskName };
+    const own: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(error)) if (key !== "stack" && key !== "message" && key !== "name") own[key] = value;
+    let details: unknown;
+    try {
+      details = Object.keys(own).length > 0 ? JSON.parse(JSON.stringify(own)) : undefined;
+    } catch {
+      details = undefined;
+    }
+    const failure: FailureDetails = { errorType: String(error.name), message: String(error.message), taskName };
+    return details === undefined ? failure : { ...failure, details };
+  } catch {
+    return { errorType: "Error", message: "the activity threw a value that cannot be described", taskName };
+  }
+}
+
+/** A thrown value as text, never throwing itself. */
+function describeThrown(value: unknown): string {
+  try {
+    return value instanceof Error ? String(value.message) : String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return "a value that cannot be described";
     }
   }
 }
 
-/** What an activity's error says, as JSON (its own fields besides name, message and stack are its details). */
-function failureOf(error: unknown, taskName: string): FailureDetails {
-  if (!(error instanceof Error)) return { errorType: "Error", message: String(error), taskName };
-  const own: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) if (key !== "stack" && key !== "message" && key !== "name") own[key] = value;
-  let details: unknown;
+function stackOf(error: unknown): string | undefined {
   try {
-    details = Object.keys(own).length > 0 ? JSON.parse(JSON.stringify(own)) : undefined;
+    return error instanceof Error ? error.stack : undefined;
   } catch {
-    details = undefined;
+    return undefined;
   }
-  return details === undefined ? { errorType: error.name, message: error.message, taskName } : { errorType: error.name, message: error.message, taskName, details };
 }

@@ -170,7 +170,9 @@ export class Execution implements RunnerHost {
   }
 
   newGuid(): string {
-    return nameBasedUuid(`${this.instanceId}_${new RealDate(this.nowMs).toISOString()}_${this.#guidCounter++}`);
+    // The generation too: several executions after continue-as-new can run at one turn's time.
+    const execution = this.#generation === 0 ? "" : `${this.#generation}_`;
+    return nameBasedUuid(`${this.instanceId}_${execution}${new RealDate(this.nowMs).toISOString()}_${this.#guidCounter++}`);
   }
 
   // ---- endings ----

@@ -52,6 +52,8 @@ export interface ReadRequest extends Answered {
   readonly kind: "read";
   readonly instanceId: string;
   readonly history?: boolean;
+  /** With the history: the first event of the page (default 0). */
+  readonly historyFrom?: number;
 }
 
 export type InstanceRequest = StartRequest | EventRequest | ControlRequest | ReadRequest;

@@ -1,11 +1,13 @@
-import { ErrorCode } from "../../protocol/index.js";
+import { randomInt } from "node:crypto";
+import { ErrorCode, isInstanceId } from "../../protocol/index.js";
 import { jsonEqual, type Outcome, type TickContext } from "../runtime/index.js";
 import type { TimerAddress } from "../storage/index.js";
 import type { OrchestratorAction } from "./actions.js";
 import type { ActivityWork } from "./activity-worker.js";
 import type { OrchestrationDefinition } from "./definitions.js";
 import type { FailureDetails, HistoryEvent } from "./history-events.js";
-import { isActive, statusOf, type InstanceRecord } from "./instance-record.js";
+import { readHistoryPage } from "./history-page.js";
+import { isActive, statusOf, type InstanceRecord, type InstanceStatus } from "./instance-record.js";
 import type { ControlRequest, EventRequest, InstanceMessageBody, InstanceRequest, StartRequest } from "./instance-requests.js";
 import type { LoadedInstance } from "./loaded-instance.js";
 import type { OrchestrationLimits } from "./orchestration-limits.js";
@@ -15,8 +17,8 @@ import { ReplayExecutor, type ReplayResult } from "./replay-executor.js";
 export interface InstanceTurnDeps {
   readonly orchestrations: ReadonlyMap<string, OrchestrationDefinition>;
   readonly limits: OrchestrationLimits;
-  /** The committed history of an instance's current execution. */
-  readonly readHistory: (instanceId: string) => HistoryEvent[];
+  /** The committed history of an instance's current execution (from an event on, at most `limit` of them). */
+  readonly readHistory: (instanceId: string, from?: number, limit?: number) => HistoryEvent[];
 }
 
 /** What the turn leaves to do once its commit is durable. */
@@ -30,11 +32,17 @@ export interface InstanceTurnEffects {
   statusChanged: boolean;
   /** Events wait in the inbox (the next execution after continue-as-new): run another turn. */
   again: boolean;
+  /** The status after the turn, when it changed (null: purged). */
+  status?: InstanceStatus | null;
+  /** Requests the turn left for a later one (from a history read on, which waits until what came before is durable). */
+  leftover?: InstanceRequest[];
 }
 
 const ACK: Outcome = { kind: "ack" };
 /** Executions one turn may run (each continue-as-new starts one); the rest wait for the next turn. */
-const MAX_EXECUTIONS_PER_TURN = 1_000;
+const MAX_EXECUTIONS_PER_TURN = 50;
+/** Raised events a suspended instance keeps for its resume (they live in its record, rewritten each turn). */
+const MAX_SUSPENDED_EVENTS = 1_000;
 
 /**
  * One turn of one orchestration instance: every request in its mailbox, in order. Starts, results,
@@ -47,6 +55,7 @@ export class InstanceTurn {
   /** Events arrived in this turn and not yet run through the code. */
   private pending: HistoryEvent[] = [];
   private recordChanged = false;
+  private wroteHistory = false;
 
   constructor(
     private readonly instance: LoadedInstance,
@@ -55,7 +64,13 @@ export class InstanceTurn {
   ) {}
 
   run(requests: readonly InstanceRequest[]): InstanceTurnEffects {
-    for (const request of requests) {
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i]!;
+      if (request.kind === "read" && request.history === true && (this.wroteHistory || this.instance.pendingCommits > 0)) {
+        // A history read answers from the store: it waits for a turn of its own once what came before is durable.
+        this.effects.leftover = requests.slice(i);
+        break;
+      }
       this.consume(request);
       switch (request.kind) {
         case "start":
@@ -81,6 +96,8 @@ export class InstanceTurn {
       this.tick.batch.putInstance(this.instance.id, record);
     }
     this.effects.again = this.hasInbox();
+    // What watchers are told: the status this turn leaves (a later turn may change the record before the release).
+    if (this.effects.statusChanged) this.effects.status = record ? statusOf(this.instance.id, record) : null;
     return this.effects;
   }
 
@@ -95,7 +112,7 @@ export class InstanceTurn {
     const current = request.kind === "event" && request.generation !== undefined && request.generation === this.instance.record?.generation;
     if (request.kind === "event" && request.workItem && current) this.tick.batch.deleteWorkItem(request.workItem);
     if (request.kind === "event" && request.timer) {
-      if (current) this.tick.batch.deleteTimer(request.timer);
+      this.tick.batch.deleteTimer(request.timer); // its key names its due time: it is this timer's record, whatever the generation
       this.effects.timersSettled.push(request.timer);
     }
   }
@@ -122,7 +139,9 @@ export class InstanceTurn {
       createdTime: this.now,
       lastUpdatedTime: this.now,
       depth: request.depth,
-      generation: existing ? existing.generation + 1 : 0,
+      // A new instance's executions are numbered from a random start: results still on their way to a purged
+      // instance of the same id must not look like this one's.
+      generation: existing ? existing.generation + 1 : randomGeneration(),
       historyLength: 0,
       ...(request.parent ? { parent: request.parent } : {}),
       ...(request.sender ? { createdBy: [request.sender.clientId, request.sender.seq] as const } : {}),
@@ -131,6 +150,7 @@ export class InstanceTurn {
     this.instance.executor = undefined;
     this.instance.openTimers = new Map();
     this.instance.openWork = new Set();
+    this.instance.openSubOrchestrations = new Set();
     this.recordChanged = true;
     this.effects.statusChanged = true;
     this.answer(request, { kind: "result", value: { instanceId: this.instance.id } });
@@ -167,6 +187,9 @@ export class InstanceTurn {
     const event = { ...request.event, timestamp: this.now } as HistoryEvent;
     this.closeTask(event);
     if (record.status === "Suspended") {
+      if (raised && (record.inbox?.length ?? 0) >= MAX_SUSPENDED_EVENTS) {
+        return this.answer(request, { kind: "error", code: ErrorCode.limit_exceeded, message: `orchestration instance "${this.instance.id}" is suspended with ${MAX_SUSPENDED_EVENTS} events waiting; resume it before raising more` });
+      }
       (record.inbox ??= []).push(event);
       this.recordChanged = true;
     } else {
@@ -180,12 +203,14 @@ export class InstanceTurn {
     this.ensureIndex();
     if (event.type === "TaskCompleted" || event.type === "TaskFailed") return this.instance.openWork!.has(event.taskScheduledId);
     if (event.type === "TimerFired") return this.instance.openTimers!.has(event.timerId);
+    if (event.type === "SubOrchestrationInstanceCompleted" || event.type === "SubOrchestrationInstanceFailed") return this.instance.openSubOrchestrations!.has(event.taskScheduledId);
     return true;
   }
 
   private closeTask(event: HistoryEvent): void {
     if (event.type === "TaskCompleted" || event.type === "TaskFailed") this.instance.openWork!.delete(event.taskScheduledId);
     else if (event.type === "TimerFired") this.instance.openTimers!.delete(event.timerId);
+    else if (event.type === "SubOrchestrationInstanceCompleted" || event.type === "SubOrchestrationInstanceFailed") this.instance.openSubOrchestrations!.delete(event.taskScheduledId);
   }
 
   private control(request: ControlRequest): void {
@@ -226,17 +251,18 @@ export class InstanceTurn {
   }
 
   /**
-   * The status at this point of the turn; with the history, read once the turn is durable (earlier
-   * turns' events may still be on their way to the store now), up to this point.
+   * The status at this point of the turn, with a page of the history when asked. A history read is
+   * the first request of its turn and none of the instance's turns is committing: the store holds
+   * exactly the history before it.
    */
   private read(request: InstanceRequest & { kind: "read" }): void {
     const record = this.instance.record;
     if (record === undefined) return this.answer(request, { kind: "result", value: null });
     const status = statusOf(this.instance.id, record);
     if (request.history !== true) return this.answer(request, { kind: "result", value: status });
-    const length = record.historyLength;
     const id = this.instance.id;
-    this.answer(request, () => ({ kind: "result", value: { ...status, history: this.deps.readHistory(id).slice(0, length) } }));
+    const page = readHistoryPage((from, limit) => this.deps.readHistory(id, from, limit), request.historyFrom ?? 0, record.historyLength);
+    this.answer(request, { kind: "result", value: { ...status, ...page } });
   }
 
   /** Events wait for a running instance's next execution (after continue-as-new, or a resume). */
@@ -255,7 +281,14 @@ export class InstanceTurn {
       this.recordChanged = true;
     }
     if (this.pending.length === 0) return;
-    const definition = this.deps.orchestrations.get(record.name)!;
+    const definition = this.deps.orchestrations.get(record.name);
+    if (definition === undefined) {
+      // Deployed without it while instances ran: they fail, nothing else does.
+      this.pending = [];
+      const failure = { errorType: ErrorCode.unknown_orchestration, message: `this app no longer defines orchestration "${record.name}"` };
+      this.appendHistory([{ type: "ExecutionCompleted", timestamp: this.now, status: "Failed", failure }]);
+      return this.finish("Failed", { failure });
+    }
     const events: HistoryEvent[] = [{ type: "OrchestratorStarted", timestamp: this.now }, ...this.pending];
     this.pending = [];
     let executor = this.instance.executor;
@@ -272,26 +305,41 @@ export class InstanceTurn {
       record.customStatus = result.customStatus;
       this.effects.statusChanged = true;
     }
-    const limits = this.deps.limits;
-    const projected = record.historyLength + events.length + result.actions.length + 2; // each action records at most one event
-    const refusal =
-      result.end === undefined && result.openTasks > limits.maxOpenTasks
-        ? `the orchestration has ${result.openTasks} tasks open; the limit is ${limits.maxOpenTasks}`
-        : result.end === undefined && projected > limits.maxHistoryEvents
-          ? `the history would hold ${projected} events; the limit is ${limits.maxHistoryEvents} (an eternal orchestration should call continueAsNew)`
-          : undefined;
+    const refusal = this.guardRail(record, events.length, result);
     // Past a guard rail the turn's work is not done and not recorded: only the failure is.
-    const recorded: HistoryEvent[] = refusal === undefined ? [...events, ...result.actions.flatMap((action) => this.act(action))] : [events[0]!];
-    let end = refusal === undefined ? result.end : { status: "Failed" as const, failure: { errorType: ErrorCode.limit_exceeded, message: refusal } };
-    if (end?.status === "Completed" && tooLarge(end.output, limits.maxPayloadBytes)) {
-      end = { status: "Failed", failure: { errorType: ErrorCode.payload_too_large, message: `the output is larger than ${limits.maxPayloadBytes} bytes of JSON` } };
-    }
+    const recorded: HistoryEvent[] =
+      refusal === undefined ? [...events, ...result.actions.flatMap((action) => this.act(action))] : events.filter((event) => event.type === "OrchestratorStarted" || event.type === "ExecutionStarted");
+    const end = refusal === undefined ? result.end : { status: "Failed" as const, failure: refusal };
     if (end?.status === "ContinuedAsNew") return this.continueAsNew(end.input, end.carryOver);
     if (end) recorded.push(end.status === "Completed" ? { type: "ExecutionCompleted", timestamp: this.now, status: "Completed", result: end.output } : { type: "ExecutionCompleted", timestamp: this.now, status: "Failed", failure: end.failure });
     recorded.push({ type: "OrchestratorCompleted", timestamp: this.now });
     this.appendHistory(recorded);
     if (end?.status === "Completed") this.finish("Completed", { output: end.output });
     else if (end?.status === "Failed") this.finish("Failed", { failure: end.failure });
+  }
+
+  /**
+   * Why the turn's result passes a guard rail, or undefined: too many open tasks, a history past its
+   * bound (the end's record included), an id that cannot name an instance, a payload (an input the
+   * code hands on, its output, custom status, or next execution's input) larger than the limit.
+   */
+  private guardRail(record: InstanceRecord, arrived: number, result: ReplayResult): FailureDetails | undefined {
+    const limits = this.deps.limits;
+    const exceeded = (message: string): FailureDetails => ({ errorType: ErrorCode.limit_exceeded, message });
+    const oversized = (what: string): FailureDetails => ({ errorType: ErrorCode.payload_too_large, message: `${what} is larger than ${limits.maxPayloadBytes} bytes of JSON` });
+    if (result.end === undefined && result.openTasks > limits.maxOpenTasks) return exceeded(`the orchestration has ${result.openTasks} tasks open; the limit is ${limits.maxOpenTasks}`);
+    const projected = record.historyLength + arrived + result.actions.length + 3; // each action records at most one event; then the end and OrchestratorCompleted
+    if (projected > limits.maxHistoryEvents) return exceeded(`the history would hold ${projected} events; the limit is ${limits.maxHistoryEvents} (an eternal orchestration should call continueAsNew)`);
+    for (const action of result.actions) {
+      if ((action.type === "CreateSubOrchestration" || action.type === "SendEvent") && !isInstanceId(action.instanceId)) {
+        return { errorType: ErrorCode.bad_request, message: `${action.type === "SendEvent" ? "an event's target" : "a sub-orchestration's instance id"} must be 1 to 256 characters of well-formed text` };
+      }
+      if ("input" in action && tooLarge(action.input, limits.maxPayloadBytes)) return oversized(`the input of ${action.type === "ScheduleTask" ? `activity "${action.name}"` : action.type === "SendEvent" ? `event "${action.name}"` : `sub-orchestration "${action.name}"`}`);
+    }
+    if (tooLarge(result.customStatus, limits.maxPayloadBytes)) return oversized("the custom status");
+    if (result.end?.status === "Completed" && tooLarge(result.end.output, limits.maxPayloadBytes)) return oversized("the output");
+    if (result.end?.status === "ContinuedAsNew" && tooLarge(result.end.input, limits.maxPayloadBytes)) return oversized("the input of the next execution (continueAsNew)");
+    return undefined;
   }
 
   /** One action: its history event, and what it writes and sends; returns the event to record. */
@@ -320,6 +368,7 @@ export class InstanceTurn {
         return [];
       }
       case "CreateSubOrchestration": {
+        this.instance.openSubOrchestrations!.add(action.id);
         const body: InstanceMessageBody = { type: "start", name: action.name, ...withInput(action.input), parent: { instanceId: id, taskId: action.id, generation: record.generation }, depth: record.depth + 1 };
         this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
         return [{ type: "SubOrchestrationInstanceCreated", timestamp, eventId: action.id, name: action.name, instanceId: action.instanceId, ...withInput(action.input) }];
@@ -344,6 +393,7 @@ export class InstanceTurn {
     this.instance.executor = undefined;
     this.instance.openTimers = new Map();
     this.instance.openWork = new Set();
+    this.instance.openSubOrchestrations = new Set();
     record.inbox = [
       { type: "ExecutionStarted", timestamp: this.now, name: record.name, ...withInput(input), ...(record.parent ? { parentInstanceId: record.parent.instanceId, parentTaskId: record.parent.taskId } : {}), generation: record.generation },
       ...carryOver.map((event): HistoryEvent => ({ type: "EventRaised", timestamp: this.now, name: event.name, ...withInput(event.input) })),
@@ -386,6 +436,7 @@ export class InstanceTurn {
     for (const taskId of this.instance.openWork!) this.tick.batch.deleteWorkItem({ instanceId: id, taskId });
     this.instance.openTimers!.clear();
     this.instance.openWork!.clear();
+    this.instance.openSubOrchestrations!.clear();
   }
 
   private clearHistory(record: InstanceRecord): void {
@@ -395,6 +446,7 @@ export class InstanceTurn {
 
   private appendHistory(events: readonly HistoryEvent[]): void {
     const record = this.instance.record!;
+    this.wroteHistory = true;
     for (const event of events) this.tick.batch.putHistoryEvent(this.instance.id, record.historyLength++, event);
     this.recordChanged = true;
   }
@@ -404,6 +456,11 @@ export class InstanceTurn {
     if (this.instance.openTimers !== undefined) return;
     this.instance.indexHistory(this.instance.record ? this.deps.readHistory(this.instance.id) : []);
   }
+}
+
+/** A random start for a new instance's execution numbers (below 2^40, so ids and keys stay short). */
+function randomGeneration(): number {
+  return randomInt(1, 2 ** 40);
 }
 
 function withInput(input: unknown): { input?: unknown } {

@@ -19,6 +19,8 @@ export class LoadedInstance {
   openTimers: Map<number, number> | undefined;
   /** Open activity tasks of the current execution. */
   openWork: Set<number> | undefined;
+  /** Open sub-orchestration tasks of the current execution. */
+  openSubOrchestrations: Set<number> | undefined;
 
   constructor(
     readonly id: string,
@@ -35,13 +37,17 @@ export class LoadedInstance {
   indexHistory(history: readonly HistoryEvent[]): void {
     const timers = new Map<number, number>();
     const work = new Set<number>();
+    const children = new Set<number>();
     for (const event of history) {
       if (event.type === "TimerCreated") timers.set(event.eventId, event.fireAt);
       else if (event.type === "TimerFired") timers.delete(event.timerId);
       else if (event.type === "TaskScheduled") work.add(event.eventId);
       else if (event.type === "TaskCompleted" || event.type === "TaskFailed") work.delete(event.taskScheduledId);
+      else if (event.type === "SubOrchestrationInstanceCreated") children.add(event.eventId);
+      else if (event.type === "SubOrchestrationInstanceCompleted" || event.type === "SubOrchestrationInstanceFailed") children.delete(event.taskScheduledId);
     }
     this.openTimers = timers;
     this.openWork = work;
+    this.openSubOrchestrations = children;
   }
 }

@@ -5,7 +5,7 @@ import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress } from "
 import { ActivityWorker, type ActivityOutcome, type ActivityWork } from "./activity-worker.js";
 import type { ActivityDefinition, OrchestrationDefinition } from "./definitions.js";
 import type { HistoryEvent } from "./history-events.js";
-import { statusOf, type InstanceRecord, type InstanceStatus } from "./instance-record.js";
+import type { InstanceRecord, InstanceStatus } from "./instance-record.js";
 import type { InstanceMessageBody, InstanceRequest } from "./instance-requests.js";
 import { InstanceTurn, type InstanceTurnEffects } from "./instance-turn.js";
 import { LoadedInstance } from "./loaded-instance.js";
@@ -17,6 +17,8 @@ export interface OrchestrationHostOptions {
   readonly activities: Iterable<ActivityDefinition>;
   /** Most activities running at once (default 100). */
   readonly maxConcurrentActivities?: number;
+  /** How long an activity may run before its task fails with `timeout` and its slot is freed (default: no limit). */
+  readonly activityTimeoutMs?: number;
   /** Most instances kept in memory (default 10,000); idle ones beyond it are evicted (their next turn replays history). */
   readonly maxCachedInstances?: number;
   readonly limits?: Partial<OrchestrationLimits>;
@@ -61,6 +63,7 @@ export class OrchestrationHost implements TickParticipant {
       activities: this.activities,
       maxConcurrent: options.maxConcurrentActivities ?? 100,
       maxResultBytes: this.limits.maxPayloadBytes,
+      ...(options.activityTimeoutMs === undefined ? {} : { maxDurationMs: options.activityTimeoutMs }),
       complete: (work, outcome) => this.activityDone(work, outcome),
       log: this.log,
     });
@@ -154,19 +157,18 @@ export class OrchestrationHost implements TickParticipant {
     const instances = this.ready;
     this.ready = [];
     const turns: Array<[LoadedInstance, InstanceTurnEffects]> = [];
-    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string) => this.pipeline.store.readHistory(id) as HistoryEvent[] };
+    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string, from?: number, limit?: number) => this.pipeline.store.readHistory(id, from, limit) as HistoryEvent[] };
     let current = 0;
     try {
       for (; current < instances.length; current++) {
         const instance = instances[current]!;
         instance.scheduled = false;
-        if (instance.executor === undefined && instance.pendingCommits > 0 && (instance.record?.historyLength ?? 0) > 0) {
-          this.schedule(instance); // its replay needs the history its last turn is still committing: next tick
-          continue;
-        }
+        if (instance.pendingCommits > 0 && this.needsCommittedHistory(instance)) continue; // its release schedules it again
         const requests = instance.mailbox;
         instance.mailbox = [];
-        turns.push([instance, new InstanceTurn(instance, tick, deps).run(requests)]);
+        const effects = new InstanceTurn(instance, tick, deps).run(requests);
+        if (effects.leftover) instance.mailbox.unshift(...effects.leftover);
+        turns.push([instance, effects]);
         instance.pendingCommits++;
       }
     } catch (error) {
@@ -179,15 +181,23 @@ export class OrchestrationHost implements TickParticipant {
     return { release: () => this.release(turns), fail: () => this.fail(turns) };
   }
 
+  /** Its next turn reads the history from the store (a replay, or a history read), so it must wait for its commits. */
+  private needsCommittedHistory(instance: LoadedInstance): boolean {
+    const first = instance.mailbox[0];
+    if (first?.kind === "read" && first.history === true) return true;
+    return instance.executor === undefined && (instance.record?.historyLength ?? 0) > 0;
+  }
+
   private release(turns: Array<[LoadedInstance, InstanceTurnEffects]>): void {
     const changes: InstanceChange[] = [];
     for (const [instance, effects] of turns) {
       instance.pendingCommits--;
+      if (instance.pendingCommits === 0 && instance.mailbox.length > 0) this.schedule(instance); // it waited for this commit
       for (const [request, outcome] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, typeof outcome === "function" ? outcome() : outcome);
       for (const work of effects.activities) this.worker.enqueue(work);
       for (const fireAt of effects.timersAdded) this.timers.added(fireAt);
       if (effects.timersSettled.length > 0) this.timers.settled(effects.timersSettled);
-      if (effects.statusChanged) changes.push({ instanceId: instance.id, status: instance.record ? statusOf(instance.id, instance.record) : null });
+      if (effects.status !== undefined) changes.push({ instanceId: instance.id, status: effects.status });
       if (effects.again) this.schedule(instance);
     }
     if (changes.length > 0) {

@@ -1,3 +1,4 @@
+import { isInstanceId, KEY_TEXT_RULE, MAX_INSTANCE_ID_LENGTH } from "../../protocol/index.js";
 import { isActivityDefinition, isOrchestrationDefinition, type ActivityDefinition, type InputOf, type OrchestrationDefinition, type OutputOf } from "./definitions.js";
 import { RealDate } from "./determinism-sandbox.js";
 import type { Execution } from "./execution.js";
@@ -106,7 +107,9 @@ export class RuntimeOrchestrationContext<I = unknown> implements OrchestrationCo
     const what = kind === "activity" ? "an activity name" : "an orchestration name";
     checkName(method, name, what);
     const where = `${method}("${name}")`;
-    if (instanceId !== undefined) checkName(method, instanceId, "an instance id (or undefined)");
+    if (instanceId !== undefined && (typeof instanceId !== "string" || !isInstanceId(instanceId))) {
+      throw new TypeError(`${method}: the instance id must be 1 to ${MAX_INSTANCE_ID_LENGTH} characters of ${KEY_TEXT_RULE}; got ${describeId(instanceId)}`);
+    }
     if (retry !== undefined || method.endsWith("WithRetry")) checkRetryOptions(retry!, where);
     const copy = ownJson(input, `${where}: the input`);
     return this.#execution.call(kind, name, copy, instanceId, retry) as Task<T>;
@@ -119,4 +122,9 @@ function orchestrationName(name: string | OrchestrationDefinition): string {
 
 function checkName(method: string, value: unknown, what: string): void {
   if (typeof value !== "string" || value === "") throw new TypeError(`${method} takes ${what} (a non-empty string); got ${typeof value === "string" ? "an empty string" : String(value)}`);
+}
+
+function describeId(value: unknown): string {
+  if (typeof value !== "string") return String(value);
+  return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)` : JSON.stringify(value);
 }

@@ -119,9 +119,13 @@ export class CommitPipeline {
 
   /** Stops taking work, finishes what is queued, and waits until all of it is durable. */
   async close(): Promise<void> {
-    while (this.tickScheduled || this.participants.some((participant) => participant.busy)) await new Promise((resolve) => setImmediate(resolve));
+    // Releases can queue more work (an instance's next execution): settle until none is left.
+    for (;;) {
+      while (this.tickScheduled || this.participants.some((participant) => participant.busy)) await new Promise((resolve) => setImmediate(resolve));
+      await this.gate;
+      if (!this.tickScheduled && !this.participants.some((participant) => participant.busy)) break;
+    }
     this.closing = true;
-    await this.gate;
   }
 
   /**
@@ -143,7 +147,7 @@ export class CommitPipeline {
 
   private readonly runTick = (): void => {
     this.tickScheduled = false;
-    if (this.aborted) return; // close() waits for scheduled ticks; only abort() leaves one behind
+    if (this.aborted || this.closing) return; // close() finishes what is queued first; only abort() leaves work behind
     const tick = ++this.ticks;
     const batch = this.store.newBatch();
     const sent: MailboxMessage[] = [];

@@ -4,6 +4,8 @@ import type { Logger } from "../log.js";
 
 /** Timers read per partition per firing; more wait for the next round (at once). */
 const FIRE_BATCH = 1_000;
+/** The longest the clock is armed for before the store is looked at again. */
+const MAX_ARMED_MS = 60_000;
 
 /**
  * Durable timers. They live in the store, sorted by due time in each partition; one clock timer is
@@ -71,9 +73,13 @@ export class TimerService {
     return undefined;
   }
 
+  /**
+   * Arms the clock for `at`, but never further ahead than a minute: timers count in elapsed time,
+   * so when the wall clock steps forward (NTP, a resumed VM) the due timers are found within a minute.
+   */
   private arm(at: number): void {
     if (this.armed) this.clock.clearTimer(this.armed.handle);
-    const handle = this.clock.setTimer(() => this.fireDue(), at - this.clock.now());
+    const handle = this.clock.setTimer(() => this.fireDue(), Math.min(at - this.clock.now(), MAX_ARMED_MS));
     this.armed = { at, handle };
   }
 

@@ -59,7 +59,7 @@ export class OrchestrationRequests {
       case "purge":
         return host.submit({ kind: "purge", instanceId: frame.instanceId, replyTo, requestId });
       case "status":
-        return host.submit({ kind: "read", instanceId: frame.instanceId, history: frame.history, replyTo, requestId });
+        return host.submit({ kind: "read", instanceId: frame.instanceId, history: frame.history, historyFrom: frame.historyFrom, replyTo, requestId });
       case "list":
         return session.deliver(requestId, this.list(frame));
       case "watch":

@@ -46,7 +46,7 @@ export interface ServerOptions {
   readonly maxBufferedBytesTotal?: number;
   readonly liveState?: LiveStateOptions;
   /** Orchestration tuning: activities at once, instances in memory, guard rails. */
-  readonly orchestration?: Pick<OrchestrationHostOptions, "maxConcurrentActivities" | "maxCachedInstances" | "limits">;
+  readonly orchestration?: Pick<OrchestrationHostOptions, "maxConcurrentActivities" | "activityTimeoutMs" | "maxCachedInstances" | "limits">;
   /** The clock timers and orchestration time read (default: the system's; tests inject their own). */
   readonly clock?: Clock;
   /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */

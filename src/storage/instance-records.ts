@@ -34,8 +34,8 @@ export interface InstanceWrites {
 /** The instance part of the store's reads. */
 export interface InstanceReads {
   readInstance(instanceId: string): unknown;
-  /** The history events from `fromSeq` on (all of them by default), in order. */
-  readHistory(instanceId: string, fromSeq?: number): unknown[];
+  /** The history events from `fromSeq` on (all of them by default; at most `limit`), in order. */
+  readHistory(instanceId: string, fromSeq?: number, limit?: number): unknown[];
   /** Up to `limit` instance records of a partition, after the page that `after` ended. */
   readInstances(partition: number, limit: number, after?: PageCursor): Page<[instanceId: string, record: unknown]>;
   /** Timers of a partition due at or before `untilMs`, earliest first, at most `limit`. */

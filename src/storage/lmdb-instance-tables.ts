@@ -35,10 +35,11 @@ export class LmdbInstanceTables {
     return value === undefined ? undefined : JSON.parse(value);
   }
 
-  readHistory(instanceId: string, fromSeq = 0): unknown[] {
+  readHistory(instanceId: string, fromSeq = 0, limit?: number): unknown[] {
     const partition = this.partitionOf(instanceId);
     const events: unknown[] = [];
-    for (const { value } of this.db.getRange({ start: historyKey(partition, instanceId, fromSeq), end: historyKey(partition, instanceId, Number.MAX_SAFE_INTEGER) })) {
+    const range = { start: historyKey(partition, instanceId, fromSeq), end: historyKey(partition, instanceId, Number.MAX_SAFE_INTEGER), ...(limit === undefined ? {} : { limit }) };
+    for (const { value } of this.db.getRange(range)) {
       events.push(JSON.parse(value));
     }
     return events;

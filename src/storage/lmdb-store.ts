@@ -166,8 +166,8 @@ export class LmdbStore implements EntityStore {
     return this.instances.readInstance(instanceId);
   }
 
-  readHistory(instanceId: string, fromSeq?: number): unknown[] {
-    return this.instances.readHistory(instanceId, fromSeq);
+  readHistory(instanceId: string, fromSeq?: number, limit?: number): unknown[] {
+    return this.instances.readHistory(instanceId, fromSeq, limit);
   }
 
   readInstances(partition: number, limit: number, after?: PageCursor): Page<[string, unknown]> {
