@@ -1,4 +1,4 @@
-import type { EntityProxy } from "./entity-proxy.js";
+import type { EntityIdOf, EntityProxy } from "./entity-proxy.js";
 import type { OrchestrationClient } from "./orchestration-calls.js";
 import type { LiveStateListener, Subscription } from "./subscription.js";
 
@@ -22,8 +22,11 @@ export interface DurableClient extends OrchestrationClient {
   get<S = unknown>(entityId: string): Promise<S | null>;
   /** The entity's durable state and version. */
   getWithVersion<S = unknown>(entityId: string): Promise<EntitySnapshot<S>>;
-  /** A typed handle on one entity: `client.entity<typeof Counter>("Counter/alice").call.add(1)`. */
-  entity<D = unknown>(entityId: string): EntityProxy<D>;
+  /**
+   * A typed handle on one entity: `client.entity<typeof Counter>("Counter/alice").call.add(1)`. With a
+   * definition, the id must name its type (`Counter/${string}`).
+   */
+  entity<D = unknown>(entityId: EntityIdOf<D>): EntityProxy<D>;
   /** Live state: a snapshot, then every committed change; listeners of one entity share one server subscription. */
   subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S>;
   /** Closes the connection; every pending request fails with `disconnected`. */

@@ -1,5 +1,16 @@
 /** durable-entities: define entities and orchestrations, and host them. The client is `durable-entities/client`. */
-export { defineEntity, isEntityDefinition, type EntityContext, type EntityDefinition } from "./runtime/index.js";
+export {
+  defineEntity,
+  isEntityDefinition,
+  type EntityContext,
+  type EntityDefinition,
+  type EntityOperation,
+  type OperationsEntityDefinition,
+  type DispatchEntityDefinition,
+  type ValidatedOperation,
+  type OperationSpec,
+  type InputSchema,
+} from "./runtime/index.js";
 export {
   defineOrchestration,
   defineActivity,

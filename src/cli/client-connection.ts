@@ -1,12 +1,34 @@
-import { connect, type DurableClient } from "../../clients/index.js";
+import { connect, EntityError, ErrorCode, isEntityError, type DurableClient } from "../../clients/index.js";
+import { ConnectionDiagnosis } from "./connection-diagnosis.js";
 import { stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:7071";
+const CONNECT_TIMEOUT_MS = 2000;
 
-/** Runs `work` with a client of the server at `--url` (or DURABLE_ENTITIES_URL), closed afterwards. */
+/**
+ * Runs `work` with a client of the server at `--url` (or DURABLE_ENTITIES_URL), closed afterwards. When no
+ * connection is made, the `disconnected` error says why (nothing listening, an unknown host, not this server).
+ */
 export async function withClient<T>(args: ParsedArgs, work: (client: DurableClient) => Promise<T>): Promise<T> {
   const url = stringOption(args, "url") ?? process.env.DURABLE_ENTITIES_URL ?? DEFAULT_URL;
-  const client = await connect(url, { connectTimeoutMs: 2000, disconnectTimeoutMs: 5000 });
+  const diagnosis = new ConnectionDiagnosis();
+  let connected = false;
+  let client: DurableClient;
+  try {
+    client = await connect(url, {
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      disconnectTimeoutMs: 5000,
+      webSocket: diagnosis.openSocket,
+      onError: (error) => {
+        if (connected) process.stderr.write(`warning: ${error.code}: ${error.message}\n`);
+        else diagnosis.report(error);
+      },
+    });
+  } catch (error) {
+    if (isEntityError(error) && error.code === ErrorCode.disconnected) throw new EntityError(ErrorCode.disconnected, diagnosis.explain(url, CONNECT_TIMEOUT_MS));
+    throw error;
+  }
+  connected = true;
   try {
     return await work(client);
   } finally {

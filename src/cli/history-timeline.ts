@@ -21,8 +21,7 @@ function describe(event: HistoryEvent, task: (id: number) => string): string {
   switch (event.type) {
     case "ExecutionStarted": {
       const parent = event.parentInstanceId === undefined ? "" : ` (sub-orchestration of ${event.parentInstanceId})`;
-      const execution = event.generation ? ` execution ${event.generation + 1}` : "";
-      return `${event.name}${execution}${parent}${value(" input", event.input)}`;
+      return `${event.name}${parent}${value(" input", event.input)}`;
     }
     case "TaskScheduled":
       return `${event.name} #${event.eventId}${value(" input", event.input)}`;

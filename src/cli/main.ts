@@ -4,18 +4,22 @@ import { errorMessage } from "../log.js";
 import { clientCommand } from "./client-commands.js";
 import { INSTANCE_CONTROL_COMMANDS, instanceControlCommand, type InstanceControlCommand } from "./instance-control-commands.js";
 import { INSTANCE_QUERY_COMMANDS, instanceQueryCommand, type InstanceQueryCommand } from "./instance-query-commands.js";
+import { checkIdArguments } from "./id-arguments.js";
+import { packageVersion } from "./package-version.js";
 import { parseArgs, UsageError } from "./parse-args.js";
 import { serveCommand } from "./serve-command.js";
 
 const HELP = `durable-entities: durable entities and orchestrations over WebSockets
 
 usage:
-  durable-entities serve [--app FILE] [--data DIR] [--port N] [--host H] [--transport uws|ws]
-                         [--max-message-bytes N] [--partitions N] [--max-cached-entities N]
-                         [--max-buffered-bytes-total N] [--max-concurrent-activities N]
-                         [--max-history-events N]
+  durable-entities serve [--app FILE] [--data DIR] [--port N] [--host H] [--static DIR]
+                         [--transport uws|ws] [--max-message-bytes N] [--partitions N]
+                         [--max-cached-entities N] [--max-buffered-bytes-total N]
+                         [--max-concurrent-activities N] [--activity-timeout S] [--max-history-events N]
+  durable-entities --version | -v                           prints the version
+  durable-entities help | --help | -h                       prints this help
 
-entities:
+entities (an entity id is the type name, a slash and a key: Counter/alice):
   durable-entities signal Name/key operation [json-input]   returns once durable
   durable-entities call   Name/key operation [json-input]   prints the result
   durable-entities get    Name/key                          prints the stored state
@@ -35,15 +39,20 @@ orchestrations:
 every client command takes --url URL (default http://127.0.0.1:7071, or DURABLE_ENTITIES_URL)
 defaults: --port 7071, --host 127.0.0.1, --data ./data
 without --app, serve hosts the demo app (entities Counter, CounterFn, Stats and the demo
-orchestrations) and a demo page at /demo`;
+orchestrations) and a demo page at /demo; --static DIR serves DIR's files at / paths`;
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, new Set(["help", "json", "all"]));
+  const args = parseArgs(argv, new Set(["help", "json", "all", "version"]));
   const command = args.positionals[0];
+  if (args.options.version || command === "version") {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   if (command === undefined || command === "help" || args.options.help) {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  checkIdArguments(command, args);
   switch (command) {
     case "serve":
       return serveCommand(args);
@@ -54,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if ((INSTANCE_CONTROL_COMMANDS as readonly string[]).includes(command)) return instanceControlCommand(command as InstanceControlCommand, args);
   if ((INSTANCE_QUERY_COMMANDS as readonly string[]).includes(command)) return instanceQueryCommand(command as InstanceQueryCommand, args);
-  throw new UsageError(`unknown command "${command}"; try: serve, signal, call, get, start, status, wait, raise, terminate, suspend, resume, purge, instances, history, help`);
+  throw new UsageError(`unknown command "${command}"; try: serve, signal, call, get, start, status, wait, raise, terminate, suspend, resume, purge, instances, history, help, --version`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

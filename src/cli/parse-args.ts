@@ -1,4 +1,7 @@
-/** Command-line words split into positionals and `--name value` / `--name=value` / `--flag` options. */
+/** Short options and the long flags they stand for (`-h` is `--help`). */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { "-h": "help", "-v": "version" };
+
+/** Command-line words split into positionals and `--name value` / `--name=value` / `--flag` options; `-h` and `-v` are `--help` and `--version`. */
 export interface ParsedArgs {
   readonly positionals: string[];
   readonly options: Record<string, string | true>;
@@ -12,6 +15,11 @@ export function parseArgs(argv: readonly string[], flags: ReadonlySet<string> = 
     if (word === "--") {
       positionals.push(...argv.slice(i + 1));
       break;
+    }
+    const short = SHORT_FLAGS[word];
+    if (short !== undefined) {
+      options[short] = true;
+      continue;
     }
     if (!word.startsWith("--") || word.length === 2) {
       positionals.push(word);

@@ -3,13 +3,14 @@ import { createLogger, errorMessage, writeOrDrop } from "../log.js";
 import { startServer, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
+import { watchDataDirCreation } from "./data-dir-cleanup.js";
 import { createFatalExit } from "./fatal-exit.js";
 import { loadApp } from "./load-app.js";
 import { integerOption, rejectUnknownOptions, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "static"]);
   const appFile = stringOption(args, "app");
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
@@ -25,9 +26,13 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     },
   });
   fatalExit.install();
+  const dataDir = resolve(stringOption(args, "data") ?? "data");
+  const staticDir = stringOption(args, "static");
+  const created = watchDataDirCreation(dataDir);
   server = await startServer({
     app,
-    dataDir: resolve(stringOption(args, "data") ?? "data"),
+    dataDir,
+    staticDir,
     host: stringOption(args, "host") ?? "127.0.0.1",
     port: integerOption(args, "port", 0, 65535) ?? 7071,
     transport: transport as TransportName | undefined,
@@ -36,14 +41,13 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     maxCachedEntities: integerOption(args, "max-cached-entities", 1, 100_000_000),
     maxBufferedBytesTotal: integerOption(args, "max-buffered-bytes-total", 1024 * 1024, 2 ** 45),
     orchestration: orchestrationOptions(args),
-    httpRoutes: demoRoutes({ demoPage: appFile === undefined }),
+    httpRoutes: demoRoutes({ demoPage: appFile === undefined, atRoot: staticDir === undefined }),
     log,
     onFatal: (error) => fatalExit.fatal(error, "store failed"),
+  }).catch((error: unknown) => {
+    created.undo(); // a failed start leaves no data directory behind
+    throw error;
   });
-  // The banner is for a person (and for scripts that wait for it); a stdout whose reader is gone
-  // (`serve | true`, a closed terminal) drops it: it must never take the server down.
-  writeOrDrop(process.stdout, `durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
-  if (appFile === undefined) writeOrDrop(process.stdout, `demo page: ${server.url}/demo\n`);
   const running = server;
   const stop = (signal: string) => {
     if (fatalExit.exiting) {
@@ -61,6 +65,11 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  // The banner is for a person (and for scripts that wait for it, and may send SIGTERM at once: so it comes
+  // after the handlers); a stdout whose reader is gone (`serve | true`, a closed terminal) drops it: it must
+  // never take the server down.
+  writeOrDrop(process.stdout, `durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
+  if (appFile === undefined) writeOrDrop(process.stdout, `demo page: ${server.url}/demo\n`);
 }
 
 /** Orchestration tuning from the command line (absent options keep their defaults). */

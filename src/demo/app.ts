@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { defineEntity } from "../runtime/index.js";
 
 /** A counter, with named operations. */
@@ -48,19 +49,21 @@ export interface StatsState {
   mean: number | null;
 }
 
-/** An aggregator: records numbers and keeps count, sum, min, max and mean. */
+/** An aggregator: records numbers and keeps count, sum, min, max and mean. `record`'s input is checked by a schema. */
 export const Stats = defineEntity("Stats", {
   initialState: (): StatsState => ({ count: 0, sum: 0, min: null, max: null, mean: null }),
   operations: {
-    record: (ctx, value: number) => {
-      if (typeof value !== "number" || !Number.isFinite(value)) throw new TypeError("record takes a number");
-      const s = ctx.state;
-      s.count += 1;
-      s.sum += value;
-      s.min = s.min === null ? value : Math.min(s.min, value);
-      s.max = s.max === null ? value : Math.max(s.max, value);
-      s.mean = s.sum / s.count;
-      return s;
+    record: {
+      input: z.number(),
+      run: (ctx, value) => {
+        const s = ctx.state;
+        s.count += 1;
+        s.sum += value;
+        s.min = s.min === null ? value : Math.min(s.min, value);
+        s.max = s.max === null ? value : Math.max(s.max, value);
+        s.mean = s.sum / s.count;
+        return s;
+      },
     },
     reset: (ctx) => {
       ctx.deleteState();
@@ -68,4 +71,47 @@ export const Stats = defineEntity("Stats", {
     get: (ctx) => ctx.state,
   },
 });
+
+/** What `ShoppingCart.addItem` takes: checked on the server before the operation runs. */
+export const CartItem = z.object({
+  name: z.string().min(1).max(200),
+  price: z.number().nonnegative(),
+  quantity: z.number().int().positive().default(1),
+});
+export type CartItem = z.output<typeof CartItem>;
+
+export interface CartState {
+  items: CartItem[];
+  total: number;
+}
+
+/** A shopping cart whose inputs are validated: `addItem` refuses anything that is not a CartItem, with `bad_request`. */
+export const ShoppingCart = defineEntity("ShoppingCart", {
+  initialState: (): CartState => ({ items: [], total: 0 }),
+  operations: {
+    addItem: {
+      input: CartItem,
+      run: (ctx, item) => {
+        const line = ctx.state.items.find((existing) => existing.name === item.name && existing.price === item.price);
+        if (line) line.quantity += item.quantity;
+        else ctx.state.items.push(item);
+        return (ctx.state.total = cartTotal(ctx.state.items));
+      },
+    },
+    removeItem: {
+      input: z.string().min(1),
+      run: (ctx, name) => {
+        ctx.state.items = ctx.state.items.filter((line) => line.name !== name);
+        return (ctx.state.total = cartTotal(ctx.state.items));
+      },
+    },
+    clear: (ctx) => ctx.deleteState(),
+    get: (ctx) => ctx.state,
+  },
+});
+
+/** The sum of price × quantity, to the cent. */
+function cartTotal(items: readonly CartItem[]): number {
+  return Math.round(items.reduce((sum, line) => sum + line.price * line.quantity, 0) * 100) / 100;
+}
 export * from "./orchestrations/index.js";

@@ -5,6 +5,7 @@ export const DEMO_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>durable-entities demo</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; color: #1d2330; }
   h1 { font-size: 1.4rem; }
@@ -13,14 +14,16 @@ export const DEMO_PAGE_HTML = `<!doctype html>
   table { border-collapse: collapse; } td { padding: .1rem 1.25rem .1rem 0; font-variant-numeric: tabular-nums; }
   button { font: inherit; padding: .35rem .9rem; margin-right: .5rem; border-radius: 6px; border: 1px solid #8792a8; background: #f3f5f9; cursor: pointer; }
   .meta { color: #5d6880; font-size: .85rem; }
-  #status.error { color: #b3261e; }
+  #status[data-state="disconnected"], #action-error { color: #b3261e; }
+  body.offline section { opacity: .55; }
 </style>
 </head>
 <body>
 <h1>durable-entities: live state</h1>
 <p class="meta">Every committed change arrives here at once (snapshot, then JSON Patch). Try
 <code>npx durable-entities signal Counter/demo add 5</code> or <code>npx durable-entities signal Stats/demo record 42</code>.</p>
-<p id="status" class="meta">connecting…</p>
+<p id="status" class="meta" data-state="connecting" data-testid="status">connecting…</p>
+<p id="action-error" class="meta" hidden></p>
 
 <section>
   <h2>Counter/demo</h2>
@@ -49,27 +52,45 @@ export const DEMO_PAGE_HTML = `<!doctype html>
   import { connect } from "/client.js";
   const $ = (id) => document.getElementById(id);
   const status = $("status");
+  const actionError = $("action-error");
+  // The connection as the client reports it: "connected" only while a connection is open.
+  const showConnection = (state, text) => {
+    status.dataset.state = state;
+    status.textContent = text;
+    document.body.classList.toggle("offline", state !== "connected");
+  };
   const show = (value) => (value === null || value === undefined ? "–" : typeof value === "number" ? String(Math.round(value * 1000) / 1000) : String(value));
+  // What Stats/demo holds before its first record and after a reset (which deletes its state).
+  const EMPTY_STATS = { count: 0, sum: 0, min: null, max: null, mean: null };
   try {
-    const client = await connect(location.origin);
-    status.textContent = "connected";
+    const client = await connect(location.origin, {
+      onConnectionChange: (connected) =>
+        connected ? showConnection("connected", "connected") : showConnection("disconnected", "disconnected: the server is not reachable; reconnecting…"),
+    });
+    showConnection(client.connected ? "connected" : "disconnected", client.connected ? "connected" : "disconnected: reconnecting…");
     client.subscribe("Counter/demo", (state, info) => {
       $("counter").textContent = show(state ?? 0);
       $("counter-version").textContent = info.version;
     });
     client.subscribe("Stats/demo", (state, info) => {
-      for (const key of ["count", "sum", "min", "max", "mean"]) $("stats-" + key).textContent = show(state ? state[key] : key === "count" ? 0 : null);
+      const stats = state ?? EMPTY_STATS;
+      for (const key of ["count", "sum", "min", "max", "mean"]) $("stats-" + key).textContent = show(stats[key]);
       $("stats-version").textContent = info.version;
     });
-    const act = (promise) => promise.catch((error) => { status.textContent = error.message; status.className = "meta error"; });
+    const act = (promise) => {
+      actionError.hidden = true;
+      promise.catch((error) => {
+        actionError.textContent = error.message;
+        actionError.hidden = false;
+      });
+    };
     $("add-one").onclick = () => act(client.signal("Counter/demo", "add", 1));
     $("add-ten").onclick = () => act(client.signal("Counter/demo", "add", 10));
     $("reset-counter").onclick = () => act(client.signal("Counter/demo", "reset"));
     $("record-random").onclick = () => act(client.signal("Stats/demo", "record", Math.round(Math.random() * 100)));
     $("reset-stats").onclick = () => act(client.signal("Stats/demo", "reset"));
   } catch (error) {
-    status.textContent = "could not connect: " + error.message;
-    status.className = "meta error";
+    showConnection("disconnected", "could not connect: " + error.message);
   }
 </script>
 </body>

@@ -1,4 +1,15 @@
 import { ENTITY_NAME_PATTERN } from "../../protocol/index.js";
+import {
+  checkOperationSpecs,
+  type EntityOperation,
+  type OperationSpec,
+  type OperationTemplates,
+  type SynchronousOperations,
+  type SynchronousResult,
+} from "./operation-spec.js";
+
+export type { EntityOperation, OperationSpec, ValidatedOperation, OperationsMustBeSynchronous, SynchronousResult } from "./operation-spec.js";
+export type { InputSchema, SchemaInput, SchemaOutput } from "./input-schema.js";
 
 /** What an operation sees: the entity's state (read and write), its input, and a way to signal other entities. */
 export interface EntityContext<S = unknown, I = unknown> {
@@ -23,13 +34,10 @@ export interface EntityContext<S = unknown, I = unknown> {
   signalEntity(entityId: string, operation: string, input?: unknown): void;
 }
 
-/** An operation: `(ctx, input) => result`. A thrown error rolls back its state changes. */
-export type EntityOperation<S> = (ctx: EntityContext<S>, input: any) => unknown;
-
 const ENTITY_BRAND = Symbol.for("durable-entities.entity-definition");
 
-/** An entity type defined with named operations. */
-export interface OperationsEntityDefinition<N extends string, S, O extends Record<string, EntityOperation<S>>> {
+/** An entity type defined with named operations (plain functions, or `{ input: schema, run }`). */
+export interface OperationsEntityDefinition<N extends string, S, O> {
   readonly [ENTITY_BRAND]: true;
   readonly kind: "operations";
   readonly name: N;
@@ -46,44 +54,48 @@ export interface DispatchEntityDefinition<N extends string, S> {
 }
 
 export type EntityDefinition =
-  | OperationsEntityDefinition<string, any, Record<string, EntityOperation<any>>>
+  | OperationsEntityDefinition<string, any, Record<string, OperationSpec<any>>>
   | DispatchEntityDefinition<string, any>;
 
 /**
- * Defines an entity type.
+ * Defines an entity type, with named operations or with one dispatch function. An operation is a
+ * function `(ctx, input) => result`, or `{ input: schema, run: (ctx, input) => result }` whose input
+ * a zod schema checks before it runs. Operations are synchronous: the types refuse `async` ones.
  *
  * ```ts
- * export const Counter = defineEntity("Counter", {
- *   initialState: () => 0,
- *   operations: { add: (ctx, n: number) => (ctx.state += n), get: (ctx) => ctx.state },
+ * const Item = z.object({ name: z.string(), price: z.number().nonnegative() });
+ * export const Cart = defineEntity("Cart", {
+ *   initialState: () => ({ items: [] as z.infer<typeof Item>[] }),
+ *   operations: {
+ *     addItem: { input: Item, run: (ctx, item) => void ctx.state.items.push(item) },
+ *     count: (ctx) => ctx.state.items.length,
+ *   },
  * });
- * export const CounterFn = defineEntity("CounterFn", (ctx) => {
+ * export const CounterFn = defineEntity<"CounterFn", number>("CounterFn", (ctx) => {
  *   switch (ctx.operationName) { case "add": ctx.state = (ctx.state ?? 0) + ctx.getInput<number>(); }
  * });
  * ```
  */
-export function defineEntity<const N extends string, S, O extends Record<string, EntityOperation<S>>>(
+export function defineEntity<const N extends string, S, O, P>(
   name: N,
-  spec: { initialState: () => S; operations: O },
+  spec: { initialState: () => S; operations: O & OperationTemplates<S, P> & SynchronousOperations<O> },
 ): OperationsEntityDefinition<N, S, O>;
 export function defineEntity<const N extends string, S = unknown>(
   name: N,
-  dispatch: (ctx: EntityContext<S | undefined>) => unknown,
+  dispatch: (ctx: EntityContext<S | undefined>) => SynchronousResult,
 ): DispatchEntityDefinition<N, S>;
 export function defineEntity(
   name: string,
-  spec: { initialState: () => unknown; operations: Record<string, EntityOperation<unknown>> } | ((ctx: EntityContext<unknown>) => unknown),
+  spec: { initialState: () => unknown; operations: Record<string, OperationSpec<unknown>> } | ((ctx: EntityContext<unknown>) => unknown),
 ): EntityDefinition {
   if (!ENTITY_NAME_PATTERN.test(name)) {
     throw new TypeError(`entity name "${name}" must start with a letter or _ and hold only letters, digits, _ . -`);
   }
   if (typeof spec === "function") return { [ENTITY_BRAND]: true, kind: "dispatch", name, dispatch: spec };
-  if (typeof spec?.initialState !== "function" || typeof spec.operations !== "object") {
+  if (typeof spec?.initialState !== "function" || typeof spec.operations !== "object" || spec.operations === null) {
     throw new TypeError(`entity "${name}" needs { initialState: () => state, operations: { … } } or a dispatch function`);
   }
-  for (const [op, fn] of Object.entries(spec.operations)) {
-    if (typeof fn !== "function") throw new TypeError(`operation "${op}" of entity "${name}" is not a function`);
-  }
+  checkOperationSpecs(name, spec.operations);
   return { [ENTITY_BRAND]: true, kind: "operations", name, initialState: spec.initialState, operations: spec.operations };
 }
 

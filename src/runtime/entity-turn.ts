@@ -1,6 +1,7 @@
 import { ErrorCode } from "../../protocol/index.js";
 import type { MailboxAddress, MailboxMessage } from "../storage/index.js";
 import { quoteRequested, type EntityRegistry } from "./entity-registry.js";
+import { checkInput } from "./input-schema.js";
 import { cloneJson, jsonEqual } from "./json-value.js";
 import type { LoadedEntity } from "./loaded-entity.js";
 import { OperationContext } from "./operation-context.js";
@@ -79,15 +80,24 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
 function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[]): Outcome {
   const definition = entity.definition;
   try {
-    const initial = entity.exists ? cloneJson(entity.state) : definition.kind === "operations" ? cloneJson(definition.initialState()) : undefined;
-    const ctx = new OperationContext(entity.id, entity.name, entity.key, request.op, request.input, initial, registry);
-    let result: unknown;
+    let input = request.input;
+    const operation = definition.kind === "operations" ? definition.operations[request.op] : undefined;
     if (definition.kind === "operations") {
-      const operation = definition.operations[request.op];
       if (operation === undefined) {
         return { kind: "error", code: ErrorCode.unknown_operation, message: `entity type "${entity.name}" has no operation ${quoteRequested(request.op)}` };
       }
-      result = operation(ctx, request.input);
+      // An operation with an input schema runs only on an input the schema accepts, and gets its output.
+      if (typeof operation !== "function") {
+        const checked = checkInput(operation.input, input);
+        if (!checked.ok) return { kind: "error", code: ErrorCode.bad_request, message: `${entity.id} ${request.op}: ${checked.message}` };
+        input = checked.value;
+      }
+    }
+    const initial = entity.exists ? cloneJson(entity.state) : definition.kind === "operations" ? cloneJson(definition.initialState()) : undefined;
+    const ctx = new OperationContext(entity.id, entity.name, entity.key, request.op, input, initial, registry);
+    let result: unknown;
+    if (definition.kind === "operations") {
+      result = typeof operation === "function" ? operation(ctx, input) : operation!.run(ctx, input);
     } else {
       result = definition.dispatch(ctx);
     }

@@ -6,6 +6,9 @@ export {
   type EntityOperation,
   type OperationsEntityDefinition,
   type DispatchEntityDefinition,
+  type ValidatedOperation,
+  type OperationSpec,
+  type InputSchema,
 } from "./define-entity.js";
 export { EntityRuntime, type EntityRuntimeOptions } from "./entity-runtime.js";
 export { EntityRegistry } from "./entity-registry.js";

@@ -17,14 +17,35 @@ function packageRoot(): string {
   return dir;
 }
 
-/** Serves the browser build of the client (`dist/browser/client.js`, made by `npm run build`) as an ES module. */
-export function browserClientRoute(): HttpHandler {
-  const file = join(packageRoot(), "dist", "browser", "client.js");
+/**
+ * Headers of the browser client and its source map: readable by pages of any origin (the client holds no
+ * secrets; a page elsewhere may `import("http://host:port/client.js")`), revalidated on every load.
+ */
+const CLIENT_HEADERS = {
+  "access-control-allow-origin": "*",
+  "cross-origin-resource-policy": "cross-origin",
+  "cache-control": "no-cache",
+  "x-content-type-options": "nosniff",
+};
+
+/**
+ * The browser build of the client (`dist/browser/client.js`, made by `npm run build`) as an ES module at
+ * `/client.js`, and its source map at `/client.js.map`, both with CORS for any origin.
+ */
+export function browserClientRoutes(): Record<string, HttpHandler> {
+  const dir = join(packageRoot(), "dist", "browser");
+  return {
+    "GET /client.js": builtFile(join(dir, "client.js"), "text/javascript; charset=utf-8"),
+    "GET /client.js.map": builtFile(join(dir, "client.js.map"), "application/json; charset=utf-8"),
+  };
+}
+
+function builtFile(file: string, contentType: string): HttpHandler {
   let cached: Promise<Buffer> | undefined;
   return async () => {
     cached ??= readFile(file);
     try {
-      return { status: 200, headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }, body: await cached };
+      return { status: 200, headers: { "content-type": contentType, ...CLIENT_HEADERS }, body: await cached };
     } catch {
       cached = undefined;
       return json(404, { code: ErrorCode.not_found, message: "the browser client is not built; run npm run build" });

@@ -1,5 +1,5 @@
 import { ErrorCode } from "../../protocol/index.js";
-import type { HttpHandler, HttpResponse } from "./transport.js";
+import { WS_PATH, type HttpHandler, type HttpResponse } from "./transport.js";
 
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
 
@@ -17,14 +17,19 @@ export function echo(text: string): string {
   return `${text.slice(0, MAX_ECHOED_CHARS)}… (cut; ${text.length} characters)`;
 }
 
-/** A route table: exact `METHOD /path` keys to handlers; anything else is a 404 with a JSON error. */
-export function routeHttp(routes: Record<string, HttpHandler>): HttpHandler {
+/**
+ * A route table: exact `METHOD /path` keys to handlers (HEAD is served by the GET route). A GET or HEAD that
+ * matches no route goes to `fallback` (the static files), except for the WebSocket path; anything else is a
+ * 404 with a JSON error.
+ */
+export function routeHttp(routes: Record<string, HttpHandler>, fallback?: HttpHandler): HttpHandler {
   return async (request) => {
     const method = request.method === "HEAD" ? "GET" : request.method;
     const route = routes[`${method} ${request.path}`];
     if (route) return route(request);
     const known = Object.keys(routes).some((key) => key.endsWith(` ${request.path}`));
     if (known) return json(405, { code: ErrorCode.bad_request, message: `${echo(request.method)} is not allowed on ${request.path}` });
+    if (fallback && method === "GET" && request.path !== WS_PATH) return fallback(request);
     return json(404, { code: ErrorCode.not_found, message: `nothing at ${echo(request.path)}; the WebSocket endpoint is /ws` });
   };
 }

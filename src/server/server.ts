@@ -7,7 +7,8 @@ import { InstanceWatchHub } from "./instance-watch-hub.js";
 import { OrchestrationRequests } from "./orchestration-requests.js";
 import { LmdbStore } from "../storage/index.js";
 import { ConnectionSession } from "./connection-session.js";
-import { browserClientRoute } from "./browser-client.js";
+import { browserClientRoutes } from "./browser-client.js";
+import { openStaticFiles } from "./static-files.js";
 import { json, routeHttp } from "./http-routes.js";
 import { FairInput } from "./fair-input.js";
 import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
@@ -51,6 +52,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */
   readonly httpRoutes?: Record<string, HttpHandler>;
+  /** A directory whose files are served at `/` paths (GET and HEAD) where no route answers; it may not hold `dataDir`. */
+  readonly staticDir?: string;
   readonly log?: Logger;
   /** Called when the store fails and the server stops taking work (default: log it). */
   readonly onFatal?: (error: unknown) => void;
@@ -88,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new Error("the app defines nothing to host (export the results of defineEntity, defineOrchestration and defineActivity)");
   }
 
+  const staticFiles = options.staticDir === undefined ? undefined : await openStaticFiles(options.staticDir, { private: [options.dataDir] });
   const transport = await chooseTransport(options.transport, log); // before the store: nothing to close if it fails
   const store = await LmdbStore.open({ path: options.dataDir, partitionCount: options.partitions });
   let runtime: EntityRuntime;
@@ -113,9 +117,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const context = { runtime, subscriptions: liveState, orchestrations, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const onHttp = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names, orchestrations: [...(orchestrationHost?.orchestrations.keys() ?? [])] }),
-    "GET /client.js": browserClientRoute(),
+    ...browserClientRoutes(),
     ...options.httpRoutes,
-  });
+  }, staticFiles);
   const stopHubs = () => {
     liveState.close();
     watches?.close();

@@ -20,7 +20,7 @@ describe("the demo page in a real browser", () => {
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(`${server.url}/demo`);
-    await page.locator("#status", { hasText: "connected" }).waitFor({ timeout: 10_000 });
+    await page.locator("#status", { hasText: /^connected$/ }).waitFor({ timeout: 10_000 });
     await page.locator("#counter", { hasText: /^0$/ }).waitFor({ timeout: 5_000 });
 
     await client.signal("Counter/demo", "add", 5);

@@ -8,12 +8,21 @@ const SUM_OF_SQUARES_1000 = (1000 * 1001 * 2001) / 6;
 
 type Status = { runtimeStatus: string; output: unknown; history?: Array<Record<string, unknown>> };
 
-/** Reads an instance's status (and history) over a raw connection. */
+/** Reads an instance's status (and its whole history, page by page) over a raw connection. */
 async function status(port: number, instanceId: string, history = false): Promise<Status | null> {
   const peer = await RawSocket.greeted(port);
   try {
     peer.send({ type: "status", id: 1, instanceId, history });
-    return (await peer.waitFor((frame) => frame.id === 1)).value as Status | null;
+    const first = (await peer.waitFor((frame) => frame.id === 1)).value as (Status & { historyNext?: number }) | null;
+    if (!history || first === null) return first;
+    const events = [...first.history!];
+    for (let next = first.historyNext, id = 2; next !== undefined; id++) {
+      peer.send({ type: "status", id, instanceId, history: true, historyFrom: next });
+      const page = (await peer.waitFor((frame) => frame.id === id)).value as Status & { historyNext?: number };
+      events.push(...page.history!);
+      next = page.historyNext;
+    }
+    return { ...first, history: events };
   } finally {
     peer.close();
   }

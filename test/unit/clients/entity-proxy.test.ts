@@ -9,22 +9,26 @@ describe("createEntityProxy", () => {
       call: async (...args: unknown[]) => (requests.push(["call", ...args]), 42),
       signal: async (...args: unknown[]) => void requests.push(["signal", ...args]),
       get: async (id: string) => (requests.push(["get", id]), { n: 1 }),
+      subscribe: (id: string, listener: unknown) => (requests.push(["subscribe", id, listener]), {} as never),
     };
     const counter = createEntityProxy(target, "Counter/alice");
     expect(counter.id).toBe("Counter/alice");
     await expect(counter.call.add?.(5)).resolves.toBe(42);
     await counter.signal.reset?.();
     await expect(counter.get()).resolves.toEqual({ n: 1 });
+    const listener = () => {};
+    counter.subscribe(listener);
     expect(requests).toEqual([
       ["call", "Counter/alice", "add", 5],
       ["signal", "Counter/alice", "reset", undefined],
       ["get", "Counter/alice"],
+      ["subscribe", "Counter/alice", listener],
     ]);
     expect(counter.call.add).toBe(counter.call.add);
   });
 
   it("is never mistaken for a promise", async () => {
-    const target = { call: async () => 1, signal: async () => {}, get: async () => null };
+    const target = { call: async () => 1, signal: async () => {}, get: async () => null, subscribe: () => ({}) as never };
     const counter = createEntityProxy(target, "Counter/alice");
     expect((counter.call as Record<string, unknown>).then).toBeUndefined();
     expect(await counter.call).toBe(counter.call);

@@ -11,7 +11,7 @@ const Counter = defineEntity("Counter", {
       ctx.state = 0;
     },
     get: (ctx) => ctx.state,
-    rename: async (_ctx, input: { name: string; force?: boolean }) => input.name.length,
+    rename: (_ctx, input: { name: string; force?: boolean }) => input.name.length,
     maybe: (_ctx, delta?: number) => delta ?? 0,
   },
 });
@@ -33,7 +33,10 @@ const unused = async (): Promise<never> => {
   throw new Error("type test: no request is sent");
 };
 /** Only `entity()` runs; the checks below are compile-time. */
-const client = { entity: (id: string) => createEntityProxy({ call: unused, signal: unused, get: unused }, id) } as unknown as DurableClient;
+const neverSubscribed = (): never => {
+  throw new Error("type test: nothing is subscribed");
+};
+const client = { entity: (id: string) => createEntityProxy({ call: unused, signal: unused, get: unused, subscribe: neverSubscribed }, id) } as unknown as DurableClient;
 
 describe("typed entity proxies", () => {
   it("maps each operation to a promise of its result, without ctx", () => {
