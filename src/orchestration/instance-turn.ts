@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { ErrorCode, isInstanceId } from "../../protocol/index.js";
-import { jsonEqual, type Outcome, type TickContext } from "../runtime/index.js";
+import { INSTANCE_TIMER, jsonEqual, type Outcome, type TickContext } from "../runtime/index.js";
 import type { TimerAddress } from "../storage/index.js";
 import type { OrchestratorAction } from "./actions.js";
 import type { ActivityWork } from "./activity-worker.js";
@@ -356,7 +356,7 @@ export class InstanceTurn {
         return [{ type: "TaskScheduled", timestamp, eventId: action.id, name: action.name, ...withInput(action.input) }];
       }
       case "CreateTimer": {
-        this.tick.batch.putTimer({ fireAt: action.fireAt, instanceId: id, timerId: action.id }, { generation: record.generation });
+        this.tick.batch.putTimer({ fireAt: action.fireAt, instanceId: id, timerId: action.id }, { kind: INSTANCE_TIMER, generation: record.generation });
         this.instance.openTimers!.set(action.id, action.fireAt);
         this.effects.timersAdded.push(action.fireAt);
         return [{ type: "TimerCreated", timestamp, eventId: action.id, fireAt: action.fireAt }];

@@ -1,6 +1,6 @@
 import { EntityError, ErrorCode } from "../../protocol/index.js";
 import { errorMessage, type Logger } from "../log.js";
-import { COMMIT_FAILED, TimerService, type CommitPipeline, type Outcome, type TickContext, type TickParticipant, type TickRelease } from "../runtime/index.js";
+import { COMMIT_FAILED, INSTANCE_TIMER, type CommitPipeline, type Outcome, type TickContext, type TickParticipant, type TickRelease } from "../runtime/index.js";
 import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
 import { ActivityWorker, type ActivityOutcome, type ActivityWork } from "./activity-worker.js";
 import type { ActivityDefinition, OrchestrationDefinition } from "./definitions.js";
@@ -49,7 +49,6 @@ export class OrchestrationHost implements TickParticipant {
   private readonly maxCachedInstances: number;
   private ready: LoadedInstance[] = [];
   private readonly worker: ActivityWorker;
-  private readonly timers: TimerService;
   private readonly changeListeners = new Set<ChangeListener>();
 
   constructor(options: OrchestrationHostOptions) {
@@ -67,11 +66,11 @@ export class OrchestrationHost implements TickParticipant {
       complete: (work, outcome) => this.activityDone(work, outcome),
       log: this.log,
     });
-    this.timers = new TimerService(this.pipeline.store, this.pipeline.clock, (timer, value) => this.timerFired(timer, value), this.log);
+    this.pipeline.handleTimers(INSTANCE_TIMER, (timer, value) => this.timerFired(timer, value));
     this.pipeline.join(this);
   }
 
-  /** Runs the activities still scheduled from before a restart, and arms the durable timers (after the pipeline started). */
+  /** Runs the activities still scheduled from before a restart (after the pipeline started). */
   start(): void {
     let recovered = 0;
     for (const partition of this.pipeline.store.localPartitions) {
@@ -81,13 +80,11 @@ export class OrchestrationHost implements TickParticipant {
       }
     }
     if (recovered > 0) this.log.info("activities scheduled before the restart run again", { count: recovered });
-    this.timers.start();
   }
 
-  /** Stops running activities and timers (the pipeline closes on its own). */
+  /** Stops running activities (the pipeline, and its timers, close on their own). */
   stop(): void {
     this.worker.stop();
-    this.timers.stop();
   }
 
   /** An error for a start of an orchestration this app does not define; undefined when fine. */
@@ -195,8 +192,8 @@ export class OrchestrationHost implements TickParticipant {
       if (instance.pendingCommits === 0 && instance.mailbox.length > 0) this.schedule(instance); // it waited for this commit
       for (const [request, outcome] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, typeof outcome === "function" ? outcome() : outcome);
       for (const work of effects.activities) this.worker.enqueue(work);
-      for (const fireAt of effects.timersAdded) this.timers.added(fireAt);
-      if (effects.timersSettled.length > 0) this.timers.settled(effects.timersSettled);
+      for (const fireAt of effects.timersAdded) this.pipeline.timers.added(fireAt);
+      if (effects.timersSettled.length > 0) this.pipeline.timers.settled(effects.timersSettled);
       if (effects.status !== undefined) changes.push({ instanceId: instance.id, status: effects.status });
       if (effects.again) this.schedule(instance);
     }

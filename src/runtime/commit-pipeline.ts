@@ -1,8 +1,14 @@
 import { ErrorCode } from "../../protocol/index.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
-import type { EntityStore, MailboxAddress, MailboxMessage, WriteBatch } from "../storage/index.js";
+import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress, WriteBatch } from "../storage/index.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Outcome } from "./operation-request.js";
+import { TimerService } from "./timer-service.js";
+
+/** Handles a fired durable timer (see CommitPipeline.handleTimers). */
+export type TimerHandler = (timer: TimerAddress, value: unknown) => void;
+/** The kind of timers stored without one: orchestration timers (`{ generation }`). */
+export const INSTANCE_TIMER = "instance";
 
 /** The answer every request of a tick gets when its commit failed. */
 export const COMMIT_FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
@@ -64,6 +70,9 @@ export class CommitPipeline {
   readonly store: EntityStore;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The durable timers of every participant (orchestration timers, scheduled signals), armed one at a time. */
+  readonly timers: TimerService;
+  private readonly timerHandlers = new Map<string, TimerHandler>();
   private readonly participants: TickParticipant[] = [];
   private tickScheduled = false;
   private ticks = 0;
@@ -76,6 +85,22 @@ export class CommitPipeline {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? createLogger();
+    this.timers = new TimerService(this.store, this.clock, (timer, value) => this.fireTimer(timer, value), this.log);
+  }
+
+  /**
+   * Who handles a fired durable timer of a kind (the `kind` of its stored value): it must delete the
+   * timer in the commit that records the firing, then call `timers.settled`.
+   */
+  handleTimers(kind: string, handler: TimerHandler): void {
+    this.timerHandlers.set(kind, handler);
+  }
+
+  private fireTimer(timer: TimerAddress, value: unknown): void {
+    const kind = (value as { kind?: unknown } | null)?.kind;
+    const handler = this.timerHandlers.get(typeof kind === "string" ? kind : INSTANCE_TIMER);
+    if (handler) return handler(timer, value);
+    this.log.warn("durable timer kept: nothing in this app handles it", { instanceId: timer.instanceId, timerId: timer.timerId, kind });
   }
 
   /** Joins the pipeline (before `start`). */
@@ -93,6 +118,7 @@ export class CommitPipeline {
       }
     }
     if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
+    this.timers.start();
   }
 
   /** True once the pipeline takes no more work (closing, aborted, or failed). */
@@ -126,6 +152,7 @@ export class CommitPipeline {
       if (!this.tickScheduled && !this.participants.some((participant) => participant.busy)) break;
     }
     this.closing = true;
+    this.timers.stop();
   }
 
   /**
@@ -135,6 +162,7 @@ export class CommitPipeline {
    */
   async abort(): Promise<void> {
     this.aborted = this.closing = true;
+    this.timers.stop();
     for (const participant of this.participants) participant.dropQueued();
     await this.gate.catch(() => {}); // a broken gate has already been reported; it has settled all the same
   }

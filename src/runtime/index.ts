@@ -14,7 +14,7 @@ export { EntityRuntime, type EntityRuntimeOptions } from "./entity-runtime.js";
 export { EntityRegistry } from "./entity-registry.js";
 export type { EntityChange, OperationKind, OperationRequest, Outcome, ReplyTarget } from "./operation-request.js";
 export { cloneJson, jsonEqual } from "./json-value.js";
-export { CommitPipeline, COMMIT_FAILED, type CommitPipelineOptions, type TickContext, type TickParticipant, type TickRelease } from "./commit-pipeline.js";
+export { CommitPipeline, COMMIT_FAILED, INSTANCE_TIMER, type CommitPipelineOptions, type TickContext, type TickParticipant, type TickRelease, type TimerHandler } from "./commit-pipeline.js";
 export { systemClock, type Clock } from "./clock.js";
 export { SignalMarks } from "./signal-marks.js";
 export { TimerService } from "./timer-service.js";
