@@ -1,4 +1,5 @@
 import type { EntityIdOf, EntityProxy } from "./entity-proxy.js";
+import type { FailurePage, FailureQuery } from "./failure-types.js";
 import type { OrchestrationClient } from "./orchestration-calls.js";
 import type { LiveStateListener, Subscription } from "./subscription.js";
 
@@ -15,7 +16,8 @@ export interface DurableClient extends OrchestrationClient {
   /** True while a connection is established (requests made otherwise wait for one). */
   readonly connected: boolean;
   /** Sends an operation without waiting for its result; resolves once the server has made it durable. */
-  signal(entityId: string, operation: string, input?: unknown): Promise<void>;
+  /** With `{ at }` (a Date or epoch ms) the signal is scheduled: durable now, applied then (exactly once, not before). */
+  signal(entityId: string, operation: string, input?: unknown, options?: SignalOptions): Promise<void>;
   /** Runs an operation; resolves with its return value once its changes are durable. */
   call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R>;
   /** The entity's durable state, null when it does not exist. */
@@ -29,6 +31,17 @@ export interface DurableClient extends OrchestrationClient {
   entity<D = unknown>(entityId: EntityIdOf<D>): EntityProxy<D>;
   /** Live state: a snapshot, then every committed change; listeners of one entity share one server subscription. */
   subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S>;
+  /**
+   * Failed signals between entities (an operation that threw, or refused its input, when another
+   * entity had signalled it: nobody was waiting for the answer), newest first, with their input,
+   * error and sender. `{ entityType: "Counter" }` lists one type's; follow `next` (as `before`) for older ones.
+   */
+  failures(query?: FailureQuery): Promise<FailurePage>;
   /** Closes the connection; every pending request fails with `disconnected`. */
   close(): Promise<void>;
+}
+
+/** When a signal is applied: `at` a Date or epoch milliseconds (default: now). */
+export interface SignalOptions {
+  readonly at?: Date | number;
 }

@@ -1,10 +1,12 @@
 import type { CallFrame, ClientRequest, GetFrame, SignalFrame } from "../protocol/client-frames.js";
+import type { FailuresFrame } from "../protocol/failure-frames.js";
 import { EntityError, ErrorCode } from "../protocol/entity-error.js";
 import type { ServerFrame } from "../protocol/server-frames.js";
-import type { DurableClient, EntitySnapshot } from "./client-api.js";
+import type { DurableClient, EntitySnapshot, SignalOptions } from "./client-api.js";
 import type { ResolvedClientOptions } from "./client-options.js";
 import { Connection, type ConnectionEvents } from "./connection.js";
 import { createEntityProxy, type EntityProxy } from "./entity-proxy.js";
+import type { FailurePage, FailureQuery } from "./failure-types.js";
 import { InstanceWatches } from "./instance-watches.js";
 import { copyInput } from "./json-input.js";
 import { OrchestrationCalls, type OrchestrationRequest } from "./orchestration-calls.js";
@@ -16,7 +18,7 @@ import { isResentAfterReconnect, lostInFlight } from "./resend-policy.js";
 import { LiveSubscriptions, type LiveStateListener, type Subscription } from "./subscription.js";
 
 /** Requests answered by id (subscribe, watch and their undoing are tracked by their own registries). */
-type Answered = SignalFrame | CallFrame | GetFrame | OrchestrationRequest;
+type Answered = SignalFrame | CallFrame | GetFrame | FailuresFrame | OrchestrationRequest;
 
 type PendingAnswer = PendingRequest<Answered>;
 
@@ -89,10 +91,12 @@ export class DurableClientSession implements DurableClient {
     });
   }
 
-  signal(entityId: string, operation: string, input?: unknown): Promise<void> {
+  signal(entityId: string, operation: string, input?: unknown, options?: SignalOptions): Promise<void> {
     const copy = copyInput(input);
     if (copy instanceof EntityError) return Promise.reject(copy);
-    return this.request({ type: "signal", id: this.nextRequestId++, entity: entityId, op: operation, input: copy });
+    const at = options?.at === undefined ? undefined : options.at instanceof Date ? options.at.getTime() : options.at;
+    if (at !== undefined && !Number.isFinite(at)) return Promise.reject(new EntityError(ErrorCode.bad_request, `signal: "at" must be a Date or epoch milliseconds; got ${String(options!.at)}`));
+    return this.request({ type: "signal", id: this.nextRequestId++, entity: entityId, op: operation, input: copy, ...(at === undefined ? {} : { at }) });
   }
 
   call<R = unknown>(entityId: string, operation: string, input?: unknown): Promise<R> {
@@ -115,6 +119,14 @@ export class DurableClientSession implements DurableClient {
 
   subscribe<S = unknown>(entityId: string, listener: LiveStateListener<S>): Subscription<S> {
     return this.liveHandle(() => this.live.subscribe(entityId, listener));
+  }
+
+  failures(query: FailureQuery = {}): Promise<FailurePage> {
+    const frame: FailuresFrame = { type: "failures", id: this.nextRequestId++ };
+    if (query.entityType !== undefined) frame.entityType = query.entityType;
+    if (query.limit !== undefined) frame.limit = query.limit;
+    if (query.before !== undefined) frame.before = query.before;
+    return this.request(frame);
   }
 
   // Orchestrations (orchestration-calls.ts): callers see OrchestrationClient's generic signatures; these pass values through.

@@ -1,6 +1,7 @@
 export { connect } from "./connect.js";
 export type { ClientOptions } from "./client-options.js";
-export type { DurableClient, EntitySnapshot } from "./client-api.js";
+export type { DurableClient, EntitySnapshot, SignalOptions } from "./client-api.js";
+export type { FailedSignal, FailurePage, FailureQuery } from "./failure-types.js";
 export type { EntityProxy, EntityCalls, EntitySignals, EntityStateOf, CallOf, SignalOf, UntypedOperations } from "./entity-proxy.js";
 export type { Subscription, LiveStateListener, LiveStateInfo } from "./subscription.js";
 export type { OrchestrationClient } from "./orchestration-calls.js";

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { EntityId } from "./entity-id.js";
+import { FailuresFrame } from "./failure-frames.js";
 import { isKeyText, KEY_TEXT_RULE } from "./key-text.js";
 
 import { ORCHESTRATION_FRAMES } from "./orchestration-frames.js";
@@ -26,7 +27,12 @@ const entityRequest = { id: RequestId, entity: EntityId };
 const operationRequest = { ...entityRequest, op: OperationName, input: z.unknown().optional() };
 
 /** Fire-and-forget operation; acknowledged once durable. Its id de-duplicates resends from the same clientId. */
-export const SignalFrame = z.object({ type: z.literal("signal"), ...operationRequest });
+export const SignalFrame = z.object({
+  type: z.literal("signal"),
+  ...operationRequest,
+  /** Schedules it: applied at this time (epoch ms), not before; acknowledged once the schedule is durable. */
+  at: z.number().optional(),
+});
 export type SignalFrame = z.infer<typeof SignalFrame>;
 
 /** Request/response operation; answered with `result` (or `error`) once the change is durable. */
@@ -58,6 +64,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
   GetFrame,
   SubscribeFrame,
   UnsubscribeFrame,
+  FailuresFrame,
   ...ORCHESTRATION_FRAMES,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;

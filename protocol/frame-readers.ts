@@ -1,5 +1,6 @@
 import type { ClientFrame } from "./client-frames.js";
 import { ENTITY_NAME_PATTERN, isEntityId } from "./entity-id.js";
+import { MAX_FAILURES_PAGE } from "./failure-frames.js";
 import { isInstanceId } from "./instance-id.js";
 import { isKeyText } from "./key-text.js";
 import { RUNTIME_STATUSES } from "./orchestration-frames.js";
@@ -25,6 +26,7 @@ export function readClientFrame(item: unknown): ClientFrame | undefined {
   const frame = item as Record<string, unknown>;
   const type = frame.type;
   if (type === "hello") return readHello(frame);
+  if (type === "failures") return readFailures(frame);
   if (type !== "signal" && type !== "call" && type !== "get" && type !== "subscribe" && type !== "unsubscribe") return readOrchestrationFrame(frame);
   const { id, entity } = frame;
   if (!isRequestId(id) || typeof entity !== "string" || !isEntityId(entity)) return undefined;
@@ -40,7 +42,9 @@ export function readClientFrame(item: unknown): ClientFrame | undefined {
     default: {
       const op = frame.op;
       if (typeof op !== "string" || op.length === 0 || op.length > MAX_OPERATION_NAME) return undefined;
-      return "input" in frame ? { type, id, entity, op, input: frame.input } : { type, id, entity, op };
+      const read: ClientFrame = "input" in frame ? { type, id, entity, op, input: frame.input } : { type, id, entity, op };
+      if (type !== "signal" || frame.at === undefined) return read;
+      return typeof frame.at === "number" && Number.isFinite(frame.at) ? { ...read, at: frame.at } as ClientFrame : undefined;
     }
   }
 }
@@ -134,4 +138,22 @@ function readList(frame: Record<string, unknown>, id: number): ClientFrame | und
     Object.assign(fields, field.fields);
   }
   return { type: "list", id, ...fields } as ClientFrame;
+}
+
+/** `failures`: as FailuresFrame in failure-frames.ts has it. */
+function readFailures(frame: Record<string, unknown>): ClientFrame | undefined {
+  const id = frame.id;
+  if (!isRequestId(id)) return undefined;
+  const fields: Record<string, unknown> = {};
+  const checks: Array<[string, (value: unknown) => boolean]> = [
+    ["entityType", isName],
+    ["limit", (value) => typeof value === "number" && Number.isSafeInteger(value) && value > 0 && value <= MAX_FAILURES_PAGE],
+    ["before", isRequestId],
+  ];
+  for (const [name, valid] of checks) {
+    const field = optional(frame, name, valid);
+    if (!field.ok) return undefined;
+    Object.assign(fields, field.fields);
+  }
+  return { type: "failures", id, ...fields } as ClientFrame;
 }

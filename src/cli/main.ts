@@ -2,6 +2,7 @@
 import { isEntityError } from "../../protocol/index.js";
 import { errorMessage } from "../log.js";
 import { clientCommand } from "./client-commands.js";
+import { failuresCommand } from "./failure-commands.js";
 import { INSTANCE_CONTROL_COMMANDS, instanceControlCommand, type InstanceControlCommand } from "./instance-control-commands.js";
 import { INSTANCE_QUERY_COMMANDS, instanceQueryCommand, type InstanceQueryCommand } from "./instance-query-commands.js";
 import { checkIdArguments } from "./id-arguments.js";
@@ -16,6 +17,7 @@ usage:
                          [--transport uws|ws] [--max-message-bytes N] [--partitions N]
                          [--max-cached-entities N] [--max-buffered-bytes-total N]
                          [--max-concurrent-activities N] [--activity-timeout S] [--max-history-events N]
+                         [--max-failures-per-type N]
   durable-entities --version | -v                           prints the version
   durable-entities help | --help | -h                       prints this help
 
@@ -23,6 +25,8 @@ entities (an entity id is the type name, a slash and a key: Counter/alice):
   durable-entities signal Name/key operation [json-input]   returns once durable
   durable-entities call   Name/key operation [json-input]   prints the result
   durable-entities get    Name/key                          prints the stored state
+  durable-entities failures [Type] [--limit N] [--before SEQ] [--json]
+                                                            failed signals between entities, newest first
 
 orchestrations:
   durable-entities start NAME [json-input] [--id ID]        prints the instance id once the start is durable
@@ -60,10 +64,12 @@ async function main(argv: string[]): Promise<void> {
     case "call":
     case "get":
       return clientCommand(command, args);
+    case "failures":
+      return failuresCommand(args);
   }
   if ((INSTANCE_CONTROL_COMMANDS as readonly string[]).includes(command)) return instanceControlCommand(command as InstanceControlCommand, args);
   if ((INSTANCE_QUERY_COMMANDS as readonly string[]).includes(command)) return instanceQueryCommand(command as InstanceQueryCommand, args);
-  throw new UsageError(`unknown command "${command}"; try: serve, signal, call, get, start, status, wait, raise, terminate, suspend, resume, purge, instances, history, help, --version`);
+  throw new UsageError(`unknown command "${command}"; try: serve, signal, call, get, failures, start, status, wait, raise, terminate, suspend, resume, purge, instances, history, help, --version`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -10,7 +10,7 @@ import { integerOption, rejectUnknownOptions, stringOption, UsageError, type Par
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "static"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static"]);
   const appFile = stringOption(args, "app");
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
@@ -39,6 +39,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     maxMessageBytes: integerOption(args, "max-message-bytes", 1024, 256 * 1024 * 1024),
     partitions: integerOption(args, "partitions", 1, 4096),
     maxCachedEntities: integerOption(args, "max-cached-entities", 1, 100_000_000),
+    maxFailuresPerType: integerOption(args, "max-failures-per-type", 0, 100_000),
     maxBufferedBytesTotal: integerOption(args, "max-buffered-bytes-total", 1024 * 1024, 2 ** 45),
     orchestration: orchestrationOptions(args),
     httpRoutes: demoRoutes({ demoPage: appFile === undefined, atRoot: staticDir === undefined }),

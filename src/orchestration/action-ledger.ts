@@ -1,4 +1,6 @@
 import type { OrchestratorAction } from "./actions.js";
+import { lockSetOf } from "./entity-requests.js";
+import type { EventSent } from "./history-events.js";
 import { historyMismatch, sameSignature, signatureOfAction, signatureOfEvent, type ActionSignature, type ScheduledEvent } from "./history-mismatch.js";
 
 type RecordedAction = Exclude<OrchestratorAction, { type: "CancelTimer" }>;
@@ -20,8 +22,25 @@ export class ActionLedger {
   readonly #open = new Map<number, OpenEntry>();
   /** What was asked for since the last report or turn boundary (CancelTimer included), in order. */
   #turn: OrchestratorAction[] = [];
+  /** The entities of the last lock request recorded or reported, until a release is. */
+  #locks: readonly string[] = [];
 
   constructor(private readonly orchestration: string) {}
+
+  /**
+   * The entities the execution holds or is acquiring, as its history records them (and the actions
+   * reported since): what the host must release when the execution ends. Kept from the history even
+   * when the code no longer matches it.
+   */
+  get locks(): readonly string[] {
+    return this.#locks;
+  }
+
+  /** A recorded EventSent, applied or not (even after the execution ended): a lock request or release changes `locks`. */
+  noteSent(event: EventSent): void {
+    if (event.entityRequest === "lock") this.#locks = [...(lockSetOf(event) ?? [])].sort();
+    else if (event.entityRequest === "release") this.#locks = [];
+  }
 
   /** The id the next action gets. */
   nextId(): number {
@@ -80,6 +99,8 @@ export class ActionLedger {
       const entry = this.#open.get(action.id);
       if (entry?.action === undefined) continue;
       actions.push(action);
+      if (action.type === "LockEntities") this.#locks = action.entityIds;
+      else if (action.type === "ReleaseLocks") this.#locks = [];
       entry.action = undefined;
     }
     this.#turn = [];

@@ -4,6 +4,8 @@ import { ActionLedger } from "./action-ledger.js";
 import type { OrchestrationDefinition } from "./definitions.js";
 import { RealDate, runDeterministic, seededRandom } from "./determinism-sandbox.js";
 import { nameBasedUuid } from "./deterministic-guid.js";
+import { EntityMessages, type EntityMessagesHost } from "./entity-messages.js";
+import { isReservedEventName } from "./entity-requests.js";
 import { ExternalEvents } from "./external-events.js";
 import type { ExecutionStarted, FailureDetails } from "./history-events.js";
 import { copyForCode, ownJson } from "./json-payloads.js";
@@ -14,9 +16,9 @@ import { CallTask, type TaskOutcome } from "./retry-task.js";
 import type { NonDeterminismError } from "./task-errors.js";
 import { DurableTimerTask } from "./timer-task.js";
 
-/** Work the history will complete: an activity or sub-orchestration attempt, or a timer. */
+/** Work the history will complete: an activity or sub-orchestration attempt, a timer, an entity call or a lock request. */
 interface Completion {
-  readonly kind: "activity" | "sub-orchestration" | "timer";
+  readonly kind: "activity" | "sub-orchestration" | "timer" | "entity" | "lock";
   readonly settle: (outcome: TaskOutcome) => void;
 }
 
@@ -24,9 +26,10 @@ interface Completion {
  * The state of one execution while it is replayed and run: time, actions, open tasks, external
  * events, custom status and how it ended. Event handlers change it; the context asks it for work.
  */
-export class Execution implements RunnerHost {
+export class Execution implements RunnerHost, EntityMessagesHost {
   readonly ledger: ActionLedger;
   readonly events = new ExternalEvents();
+  readonly entities = new EntityMessages(this);
   readonly context: RuntimeOrchestrationContext;
   readonly #runner = new OrchestratorRunner(this);
   readonly #completions = new Map<number, Completion>();
@@ -110,7 +113,12 @@ export class Execution implements RunnerHost {
     completion.settle(outcome.ok ? { ok: true, result: copyForCode(outcome.result) } : { ok: false, failure: copyForCode(outcome.failure) as FailureDetails });
   }
 
+  /** An EventRaised: a reserved name (an entity's answer, a lock grant) settles its task; others go to the external events. */
   raise(name: string, input: unknown): void {
+    if (isReservedEventName(name)) {
+      if (this.#end === undefined) this.entities.answer(name, input);
+      return;
+    }
     if (this.#end === undefined) this.events.raise(name, input);
     else if (this.#end.status === "ContinuedAsNew") this.events.keep(name, input); // carried over with preserveUnprocessedEvents
   }
@@ -152,6 +160,11 @@ export class Execution implements RunnerHost {
         this.#completions.set(id, { kind, settle: (outcome) => settled(outcome, id) });
       },
     });
+  }
+
+  /** Registers the completion of action `id` (an entity call or lock request; see EntityMessages). */
+  expect(id: number, kind: "entity" | "lock", settle: (outcome: TaskOutcome) => void): void {
+    this.#completions.set(id, { kind, settle });
   }
 
   createTimer(fireAtMs: number): DurableTimerTask {

@@ -134,13 +134,25 @@ export interface EventRaised extends Stamped {
   readonly input?: unknown;
 }
 
-/** A message this instance sent (to an entity, or an event to another instance). */
+/** What an entity message an orchestration sent is (see EventSent.entityRequest). */
+export type EntityRequestKind = "call" | "signal" | "lock" | "release";
+
+/**
+ * A message this instance sent: an event to another instance or, with `entityRequest`, a message to
+ * an entity. For an entity message, `instanceId` is the entity id and `name` the operation; a lock
+ * request or release names the first entity of its set, `name` is "lock" or "release", and `input`
+ * holds the whole set (sorted, without duplicates).
+ */
 export interface EventSent extends Stamped {
   readonly type: "EventSent";
   readonly eventId: number;
   readonly instanceId: string;
   readonly name: string;
   readonly input?: unknown;
+  /** Absent for an event to an instance; else what the entity message is (ctx.callEntity, signalEntity, lock, or a lock's release). */
+  readonly entityRequest?: EntityRequestKind;
+  /** A scheduled signal's time (epoch ms): the entity gets it at, not before, this time. */
+  readonly scheduledTime?: number;
 }
 
 export interface ExecutionCompleted extends Stamped {

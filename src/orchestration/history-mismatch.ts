@@ -1,4 +1,5 @@
 import type { OrchestratorAction } from "./actions.js";
+import { ACTION_OF_REQUEST, lockSetOf } from "./entity-requests.js";
 import type { EventSent, SubOrchestrationInstanceCreated, TaskScheduled, TimerCreated } from "./history-events.js";
 import { NonDeterminismError } from "./task-errors.js";
 
@@ -10,6 +11,8 @@ export interface ActionSignature {
   readonly type: Exclude<OrchestratorAction["type"], "CancelTimer">;
   readonly name?: string;
   readonly instanceId?: string;
+  /** A lock request's or release's entity set (JSON). */
+  readonly entities?: string;
 }
 
 const RECORDS = { TaskScheduled: "ScheduleTask", TimerCreated: "CreateTimer", SubOrchestrationInstanceCreated: "CreateSubOrchestration", EventSent: "SendEvent" } as const;
@@ -19,8 +22,11 @@ export function signatureOfEvent(event: ScheduledEvent): ActionSignature {
   switch (event.type) {
     case "TimerCreated":
       return { type: RECORDS[event.type] };
-    case "EventSent":
-      return { type: RECORDS[event.type], name: event.name, instanceId: event.instanceId };
+    case "EventSent": {
+      const request = event.entityRequest;
+      if (request === "lock" || request === "release") return { type: ACTION_OF_REQUEST[request], entities: JSON.stringify(lockSetOf(event)) };
+      return { type: request === undefined ? RECORDS[event.type] : ACTION_OF_REQUEST[request], name: event.name, instanceId: event.instanceId };
+    }
     default:
       return { type: RECORDS[event.type], name: event.name };
   }
@@ -33,13 +39,19 @@ export function signatureOfAction(action: Exclude<OrchestratorAction, { type: "C
       return { type: action.type };
     case "SendEvent":
       return { type: action.type, name: action.name, instanceId: action.instanceId };
+    case "CallEntity":
+    case "SignalEntity":
+      return { type: action.type, name: action.operation, instanceId: action.entityId };
+    case "LockEntities":
+    case "ReleaseLocks":
+      return { type: action.type, entities: JSON.stringify(action.entityIds) };
     default:
       return { type: action.type, name: action.name };
   }
 }
 
 export function sameSignature(a: ActionSignature, b: ActionSignature): boolean {
-  return a.type === b.type && a.name === b.name && a.instanceId === b.instanceId;
+  return a.type === b.type && a.name === b.name && a.instanceId === b.instanceId && a.entities === b.entities;
 }
 
 /** In words a user knows: `activity "SayHello"`, `a timer`, … */
@@ -54,7 +66,20 @@ export function describeSignature(signature: ActionSignature | undefined): strin
       return "a timer (createTimer)";
     case "SendEvent":
       return `event "${signature.name}" sent to "${signature.instanceId}"`;
+    case "CallEntity":
+      return `operation "${signature.name}" of entity "${signature.instanceId}" (callEntity)`;
+    case "SignalEntity":
+      return `a signal "${signature.name}" to entity "${signature.instanceId}" (signalEntity)`;
+    case "LockEntities":
+      return `a lock on ${entityList(signature.entities)} (lock)`;
+    case "ReleaseLocks":
+      return `the release of the lock on ${entityList(signature.entities)} (LockHandle.release)`;
   }
+}
+
+function entityList(entities: string | undefined): string {
+  const ids = entities === undefined ? [] : (JSON.parse(entities) as string[]);
+  return ids.map((id) => `"${id}"`).join(", ");
 }
 
 /**

@@ -18,7 +18,34 @@ export {
 export type { OrchestrationContext, CallOptions, TaskCombinators } from "./orchestration-context.js";
 export type { RetryOptions } from "./retry-options.js";
 export { Task, type TimerTask, type ResultOf } from "./task.js";
-export { TaskFailedError, isTaskFailedError, NonDeterminismError, type FailedTaskKind } from "./task-errors.js";
+export {
+  TaskFailedError,
+  isTaskFailedError,
+  NonDeterminismError,
+  LockingRulesViolationError,
+  isLockingRulesViolationError,
+  type FailedTaskKind,
+  type LockingRule,
+} from "./task-errors.js";
+export type {
+  LockHandle,
+  LockState,
+  SignalEntityOptions,
+  EntityIdOf,
+  EntityInputParameters,
+  EntityResultOf,
+  OrchestrationEntityProxy,
+  OrchestrationEntityCalls,
+  OrchestrationEntitySignals,
+} from "./entity-types.js";
+export {
+  entityRequestEvent,
+  entityResponseEventName,
+  lockGrantedEventName,
+  isReservedEventName,
+  RESERVED_EVENT_PREFIX,
+  type EntityAction,
+} from "./entity-requests.js";
 export { HistoryEventType, type HistoryEvent, type HistoryEventName, type FailureDetails } from "./history-events.js";
 export type * from "./history-events.js";
 export type { OrchestratorAction, ExecutionEnd } from "./actions.js";

@@ -36,6 +36,8 @@ export interface InstanceRecord {
   historyLength: number;
   /** Events that arrived and wait for a turn: while suspended, or the next execution's start after continue-as-new. */
   inbox?: HistoryEvent[];
+  /** Entities the current execution holds or is acquiring in a critical section (released when it ends). */
+  locks?: string[];
   /** The client request that created it (a resend of that request is answered as the first time). */
   readonly createdBy?: readonly [clientId: string, seq: number];
 }

@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { ErrorCode, isInstanceId } from "../../protocol/index.js";
-import { INSTANCE_TIMER, jsonEqual, type Outcome, type TickContext } from "../runtime/index.js";
+import { INSTANCE_TIMER, jsonEqual, LOCK_OP, RELEASE_OP, scheduleSignal, type Outcome, type TickContext } from "../runtime/index.js";
+import { entityRequestEvent, entityResponseEventName, lockGrantedEventName, type EntityAction } from "./entity-requests.js";
 import type { TimerAddress } from "../storage/index.js";
 import type { OrchestratorAction } from "./actions.js";
 import type { ActivityWork } from "./activity-worker.js";
@@ -301,6 +302,11 @@ export class InstanceTurn {
       result = executor.run(past, events);
     }
     this.instance.executor = executor;
+    // The entities it holds (or is acquiring): released when the execution ends, however it ends.
+    if (!jsonEqual(record.locks ?? [], result.locks)) {
+      record.locks = result.locks.length > 0 ? [...result.locks] : undefined;
+      this.recordChanged = true;
+    }
     if (!jsonEqual(record.customStatus, result.customStatus)) {
       record.customStatus = result.customStatus;
       this.effects.statusChanged = true;
@@ -334,7 +340,7 @@ export class InstanceTurn {
       if ((action.type === "CreateSubOrchestration" || action.type === "SendEvent") && !isInstanceId(action.instanceId)) {
         return { errorType: ErrorCode.bad_request, message: `${action.type === "SendEvent" ? "an event's target" : "a sub-orchestration's instance id"} must be 1 to 256 characters of well-formed text` };
       }
-      if ("input" in action && tooLarge(action.input, limits.maxPayloadBytes)) return oversized(`the input of ${action.type === "ScheduleTask" ? `activity "${action.name}"` : action.type === "SendEvent" ? `event "${action.name}"` : `sub-orchestration "${action.name}"`}`);
+      if ("input" in action && tooLarge(action.input, limits.maxPayloadBytes)) return oversized(`the input of ${describeAction(action)}`);
     }
     if (tooLarge(result.customStatus, limits.maxPayloadBytes)) return oversized("the custom status");
     if (result.end?.status === "Completed" && tooLarge(result.end.output, limits.maxPayloadBytes)) return oversized("the output");
@@ -373,6 +379,11 @@ export class InstanceTurn {
         this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
         return [{ type: "SubOrchestrationInstanceCreated", timestamp, eventId: action.id, name: action.name, instanceId: action.instanceId, ...withInput(action.input) }];
       }
+      case "CallEntity":
+      case "SignalEntity":
+      case "LockEntities":
+      case "ReleaseLocks":
+        return [this.askEntities(action)];
       case "SendEvent": {
         const body: InstanceMessageBody = { type: "event", event: { type: "EventRaised", timestamp, name: action.name, ...withInput(action.input) } };
         this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
@@ -381,9 +392,52 @@ export class InstanceTurn {
     }
   }
 
+  /**
+   * An entity action: a durable message to the entity (or a durable timer, for a signal scheduled
+   * later), sent with this turn's commit. Calls carry where the answer goes; lock requests travel the
+   * set in its sorted order, each entity passing the request on once it holds itself for this execution.
+   */
+  private askEntities(action: EntityAction): HistoryEvent {
+    const holder = { instanceId: this.instance.id, generation: this.instance.record!.generation };
+    const source = this.instance.id;
+    switch (action.type) {
+      case "CallEntity":
+        this.tick.send({ target: action.entityId, op: action.operation, ...withInput(action.input), reply: { ...holder, event: entityResponseEventName(action.id) }, holder, source });
+        break;
+      case "SignalEntity": {
+        const message = { target: action.entityId, op: action.operation, ...withInput(action.input), holder, source };
+        if (action.at !== undefined && action.at > this.now) this.effects.timersAdded.push(scheduleSignal(this.tick.batch, { ...message, at: action.at }));
+        else this.tick.send(message);
+        break;
+      }
+      case "LockEntities":
+        this.tick.send({ target: action.entityIds[0]!, op: LOCK_OP, holder, lock: { entities: action.entityIds, grant: lockGrantedEventName(action.id) }, source });
+        break;
+      case "ReleaseLocks":
+        this.releaseLocks(action.entityIds);
+        break;
+    }
+    return entityRequestEvent(action, this.now);
+  }
+
+  /** The execution ends: the entities it held (or was acquiring) are let go. */
+  private releaseHeldLocks(): void {
+    const record = this.instance.record!;
+    if (record.locks === undefined) return;
+    this.releaseLocks(record.locks);
+    record.locks = undefined;
+  }
+
+  /** Tells each entity of a set that this execution lets it go (one that it does not hold ignores it). */
+  private releaseLocks(entities: readonly string[]): void {
+    const holder = { instanceId: this.instance.id, generation: this.instance.record!.generation };
+    for (const entity of entities) this.tick.send({ target: entity, op: RELEASE_OP, holder, lock: { entities, grant: "" }, source: this.instance.id });
+  }
+
   /** Ends the execution and starts the next with `input`: a fresh history, run in the next turn. */
   private continueAsNew(input: unknown, carryOver: ReadonlyArray<{ name: string; input?: unknown }>): void {
     const record = this.instance.record!;
+    this.releaseHeldLocks();
     this.clearOpenWork();
     this.clearHistory(record);
     record.generation++;
@@ -405,6 +459,7 @@ export class InstanceTurn {
   /** The execution ended: record it, drop its open timers and work items, and tell the parent. */
   private finish(status: "Completed" | "Failed" | "Terminated", result: { output?: unknown; failure?: FailureDetails }): void {
     const record = this.instance.record!;
+    this.releaseHeldLocks();
     record.status = status;
     if (result.output !== undefined) record.output = result.output;
     if (result.failure !== undefined) record.failure = result.failure;
@@ -461,6 +516,22 @@ export class InstanceTurn {
 /** A random start for a new instance's execution numbers (below 2^40, so ids and keys stay short). */
 function randomGeneration(): number {
   return randomInt(1, 2 ** 40);
+}
+
+function describeAction(action: OrchestratorAction): string {
+  switch (action.type) {
+    case "ScheduleTask":
+      return `activity "${action.name}"`;
+    case "SendEvent":
+      return `event "${action.name}"`;
+    case "CreateSubOrchestration":
+      return `sub-orchestration "${action.name}"`;
+    case "CallEntity":
+    case "SignalEntity":
+      return `operation "${action.operation}" of entity "${action.entityId}"`;
+    default:
+      return action.type;
+  }
 }
 
 function withInput(input: unknown): { input?: unknown } {

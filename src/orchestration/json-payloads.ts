@@ -1,6 +1,6 @@
 import { cloneJson } from "../runtime/json-value.js";
 import type { FailureDetails } from "./history-events.js";
-import { isTaskFailedError } from "./task-errors.js";
+import { isLockingRulesViolationError, isTaskFailedError } from "./task-errors.js";
 
 /**
  * A private copy of a value the orchestrator hands over (an input, a custom status, an output),
@@ -34,6 +34,7 @@ export function failureFromError(error: unknown): FailureDetails {
   if (isTaskFailedError(error)) {
     return { errorType: error.name, message: error.message, taskName: error.taskName, inner: error.failure };
   }
+  if (isLockingRulesViolationError(error)) return { errorType: error.code, message: error.message };
   if (typeof error === "object" && error !== null && typeof (error as Error).message === "string") {
     const { name, message } = error as Error;
     const details = jsonDetails((error as { details?: unknown }).details);

@@ -1,4 +1,5 @@
 import type { ActivityDefinition, InputOf, OrchestrationDefinition, OutputOf } from "./definitions.js";
+import type { EntityIdOf, LockHandle, LockState, OrchestrationEntityProxy, SignalEntityOptions } from "./entity-types.js";
 import type { RetryOptions } from "./retry-options.js";
 import type { ResultOf, Task, TimerTask } from "./task.js";
 
@@ -62,6 +63,40 @@ export interface OrchestrationContext<I = unknown> {
   setCustomStatus(status: unknown): void;
   /** A GUID that is the same on every replay. */
   newGuid(): string;
+
+  /**
+   * Calls an entity operation and waits for its result: `const balance: number = yield ctx.callEntity("Account/alice", "get")`.
+   * A failed operation throws a TaskFailedError named "EntityOperationFailed" at the `yield`, with
+   * `failure.errorType` the entity's error code (`operation_failed`, `unknown_operation`, …).
+   * Typed: `ctx.entity<typeof Account>(id).call.get()`.
+   */
+  callEntity<T = any>(entityId: string, operation: string, input?: unknown): Task<T>;
+  /**
+   * Signals an entity: one-way (nothing to yield); it leaves with this turn's commit. `{ at }` (a
+   * Date or epoch ms) delivers it at, not before, that time. Typed: `ctx.entity<typeof Account>(id).signal.deposit(5)`.
+   */
+  signalEntity(entityId: string, operation: string, input?: unknown, options?: SignalEntityOptions): void;
+  /**
+   * A typed handle on one entity, as the client's `client.entity<typeof Account>(id)`: the id must be
+   * `Account/…`, each operation's input and result are typed, and its calls return Tasks:
+   * `const balance = yield* ctx.entity<typeof Account>("Account/alice").call.withdraw(5)`.
+   */
+  entity<D = unknown>(entityId: EntityIdOf<D>): OrchestrationEntityProxy<D>;
+  /**
+   * Enters a critical section: completes with a LockHandle once every entity is held (locks are
+   * taken in one global order, sorted ids, so orchestrations locking overlapping sets never
+   * deadlock). Until `lock.release()` (or the end of the execution, which releases them): no nested
+   * lock, calls only to the locked entities, no sub-orchestration, no signal to a locked entity; a
+   * call that breaks a rule throws a LockingRulesViolationError.
+   *
+   * ```ts
+   * const lock = yield* ctx.lock([from, to]);
+   * try { … yield ctx.callEntity(from, "withdraw", amount) … } finally { lock.release(); }
+   * ```
+   */
+  lock(entityIds: readonly string[]): Task<LockHandle>;
+  /** Whether a critical section is held (or being acquired), and on which entities. */
+  isLocked(): LockState;
   /** `Task.all` and `Task.any`, as in Durable Functions' `context.df.Task`. */
   readonly Task: TaskCombinators;
 }

@@ -5,7 +5,7 @@ import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress } from "
 import { ActivityWorker, type ActivityOutcome, type ActivityWork } from "./activity-worker.js";
 import type { ActivityDefinition, OrchestrationDefinition } from "./definitions.js";
 import type { HistoryEvent } from "./history-events.js";
-import type { InstanceRecord, InstanceStatus } from "./instance-record.js";
+import { isActive, type InstanceRecord, type InstanceStatus } from "./instance-record.js";
 import type { InstanceMessageBody, InstanceRequest } from "./instance-requests.js";
 import { InstanceTurn, type InstanceTurnEffects } from "./instance-turn.js";
 import { LoadedInstance } from "./loaded-instance.js";
@@ -116,6 +116,16 @@ export class OrchestrationHost implements TickParticipant {
     const instance = this.load(request.instanceId);
     instance.mailbox.push(request);
     this.schedule(instance);
+  }
+
+  /**
+   * Whether an execution is still going (running or suspended): an entity it locked stays locked
+   * for it. A lock held by one that ended (completed, failed, terminated, purged, continued as new)
+   * is freed by the entity when anything else waits for it.
+   */
+  isRunning(holder: { instanceId: string; generation: number }): boolean {
+    const record = this.instances.get(holder.instanceId)?.record ?? (this.pipeline.store.readInstance(holder.instanceId) as InstanceRecord | undefined);
+    return record !== undefined && isActive(record.status) && record.generation === holder.generation;
   }
 
   /** The store, for listings of committed instances. */

@@ -1,6 +1,8 @@
 import { isInstanceId, KEY_TEXT_RULE, MAX_INSTANCE_ID_LENGTH } from "../../protocol/index.js";
 import { isActivityDefinition, isOrchestrationDefinition, type ActivityDefinition, type InputOf, type OrchestrationDefinition, type OutputOf } from "./definitions.js";
 import { RealDate } from "./determinism-sandbox.js";
+import type { EntityIdOf, LockHandle, LockState, OrchestrationEntityProxy, SignalEntityOptions } from "./entity-types.js";
+import { isReservedEventName } from "./entity-requests.js";
 import type { Execution } from "./execution.js";
 import { ownJson } from "./json-payloads.js";
 import type { CallOptions, OrchestrationContext, TaskCombinators } from "./orchestration-context.js";
@@ -83,6 +85,7 @@ export class RuntimeOrchestrationContext<I = unknown> implements OrchestrationCo
   waitForExternalEvent<T = any>(name: string): Task<T> {
     this.#execution.checkInStep("waitForExternalEvent");
     checkName("waitForExternalEvent", name, "an event name");
+    if (isReservedEventName(name)) throw new TypeError(`waitForExternalEvent("${name}"): event names starting with "@" are reserved for entity answers and lock grants`);
     return this.#execution.events.wait(name) as Task<T>;
   }
 
@@ -102,6 +105,33 @@ export class RuntimeOrchestrationContext<I = unknown> implements OrchestrationCo
     return this.#execution.newGuid();
   }
 
+  callEntity<T = any>(entityId: string, operation: string, input?: unknown): Task<T> {
+    this.#execution.checkInStep("callEntity");
+    return this.#execution.entities.call(entityId, operation, input) as Task<T>;
+  }
+
+  signalEntity(entityId: string, operation: string, input?: unknown, options?: SignalEntityOptions): void {
+    this.#execution.checkInStep("signalEntity");
+    this.#execution.entities.signal(entityId, operation, input, options);
+  }
+
+  entity<D = unknown>(entityId: EntityIdOf<D>): OrchestrationEntityProxy<D> {
+    return this.#execution.entities.proxy(
+      entityId,
+      (op, input) => this.callEntity(entityId, op, input),
+      (op, input, options) => this.signalEntity(entityId, op, input, options as SignalEntityOptions | undefined),
+    ) as OrchestrationEntityProxy<D>;
+  }
+
+  lock(entityIds: readonly string[]): Task<LockHandle> {
+    this.#execution.checkInStep("lock");
+    return this.#execution.entities.lock(entityIds);
+  }
+
+  isLocked(): LockState {
+    return this.#execution.entities.isLocked();
+  }
+
   #call<T>(kind: "activity" | "sub-orchestration", method: string, name: string, input: unknown, instanceId: string | undefined, retry: RetryOptions | undefined): Task<T> {
     this.#execution.checkInStep(method);
     const what = kind === "activity" ? "an activity name" : "an orchestration name";
@@ -112,6 +142,7 @@ export class RuntimeOrchestrationContext<I = unknown> implements OrchestrationCo
     }
     if (retry !== undefined || method.endsWith("WithRetry")) checkRetryOptions(retry!, where);
     const copy = ownJson(input, `${where}: the input`);
+    if (kind === "sub-orchestration") this.#execution.entities.section.checkSubOrchestration(method, name);
     return this.#execution.call(kind, name, copy, instanceId, retry) as Task<T>;
   }
 }

@@ -24,8 +24,14 @@ export interface ReplayResult {
   readonly end?: ExecutionEnd;
   /** The custom status after the turn (undefined when never set in this execution). */
   readonly customStatus: unknown;
-  /** Tasks asked for and not yet completed (for the host's guard rails). */
+  /** Tasks asked for and not yet completed (for the host's guard rails); entity calls and lock requests count. */
   readonly openTasks: number;
+  /**
+   * The entities the execution holds or is acquiring after the turn (its last lock request, recorded
+   * or in `actions`, not followed by a release), sorted; empty when none. When the execution has
+   * ended (completed, failed, continued as new) or is terminated, the host releases them.
+   */
+  readonly locks: readonly string[];
 }
 
 /**
@@ -83,6 +89,7 @@ export class ReplayExecutor {
     for (const event of events) {
       execution.historyPosition = this.#position++;
       if (typeof event !== "object" || event === null) continue;
+      if (event.type === "EventSent") execution.ledger.noteSent(event);
       if (execution.running || event.type === "EventRaised") this.#applyOne(execution, event);
       if (CODE_EVENTS.has(event.type)) execution.countInputEvent();
     }
@@ -106,7 +113,7 @@ export class ReplayExecutor {
     if (execution.nonDeterministic) execution.ledger.discardTurn();
     else actions = execution.ledger.report();
     const end = execution.reportedEnd();
-    return { actions, ...(end === undefined ? {} : { end }), customStatus: execution.customStatus, openTasks: execution.openTasks };
+    return { actions, ...(end === undefined ? {} : { end }), customStatus: execution.customStatus, openTasks: execution.openTasks, locks: [...execution.ledger.locks] };
   }
 }
 

@@ -30,8 +30,16 @@ export interface EntityContext<S = unknown, I = unknown> {
   getInput<T = I>(): T;
   /** Removes the entity; its next operation starts it again from the initial state. */
   deleteState(): void;
-  /** Signals another entity; delivered only after this operation's changes are durable, and dropped if it throws. */
-  signalEntity(entityId: string, operation: string, input?: unknown): void;
+  /**
+   * Signals another entity; delivered only after this operation's changes are durable, and dropped
+   * if it throws. With `at` (a Date or epoch ms) it is applied then, not before: a durable timer.
+   */
+  signalEntity(entityId: string, operation: string, input?: unknown, options?: { readonly at?: Date | number }): void;
+  /**
+   * Starts an orchestration once this operation's changes are durable (dropped if it throws); returns
+   * its instance id (the one given, or a new random one). An unknown name fails that instance.
+   */
+  startOrchestration(name: string, input?: unknown, options?: { readonly instanceId?: string }): string;
 }
 
 const ENTITY_BRAND = Symbol.for("durable-entities.entity-definition");

@@ -1,12 +1,17 @@
-import { EntityError, ErrorCode, parseEntityId } from "../../protocol/index.js";
-import type { EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, WriteBatch } from "../storage/index.js";
+import { EntityError, ErrorCode, parseEntityId, type FailurePageWire } from "../../protocol/index.js";
+import type { EntityMessage, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, TimerAddress, WriteBatch } from "../storage/index.js";
+import { randomInt } from "node:crypto";
+import { eventForInstance, LOCK_OP, RELEASE_OP, type LockHolderCheck } from "./entity-locks.js";
 import { COMMIT_FAILED, CommitPipeline, type TickContext, type TickParticipant, type TickRelease } from "./commit-pipeline.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
+import type { FailureQuery } from "./dead-letter-book.js";
 import type { EntityDefinition } from "./define-entity.js";
 import { EntityCache } from "./entity-cache.js";
 import { EntityRegistry } from "./entity-registry.js";
 import { runTurn } from "./entity-turn.js";
+import type { FailureLogOptions } from "./failure-log.js";
 import { LoadedEntity } from "./loaded-entity.js";
+import { OperationFailures } from "./operation-failures.js";
 import { SignalMarks } from "./signal-marks.js";
 import type { EntityChange, OperationRequest, Outcome } from "./operation-request.js";
 
@@ -19,6 +24,10 @@ export interface EntityRuntimeOptions {
   readonly maxCachedEntities?: number;
   /** How long a client's signal numbers are remembered per entity for de-duplication (default 24 h). */
   readonly dedupWindowMs?: number;
+  /** Failed signals between entities kept per entity type, the newest (default 1,000; 0 keeps none). */
+  readonly maxFailuresPerType?: number;
+  /** How many failed operations are logged in full per entity type (default 10 per 10 s; the rest are counted). */
+  readonly failureLog?: FailureLogOptions;
   readonly log?: Logger;
   /** Called when a commit fails (for a pipeline of its own): memory is then ahead of disk, so the host should stop (default: log). */
   readonly onFatal?: (error: unknown) => void;
@@ -45,11 +54,16 @@ export class EntityRuntime implements TickParticipant {
   private readonly log: Logger;
   private readonly dedupWindowMs: number;
   private readonly changeListeners = new Set<ChangeListener>();
+  /** Failed operations: logged, and kept when they were signals from other entities. */
+  private readonly operationFailures: OperationFailures;
   private ready: LoadedEntity[] = [];
   /** Deletes of signal marks and failures past the window, done at the start of the next tick's batch. */
   private expired: Array<(batch: WriteBatch) => void> = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private isHolderActive: LockHolderCheck = () => true;
+  /** Messages from orchestrations to entity types this app lacks: deleted, and answered with the error, in the next tick. */
+  private bounced: Array<[MailboxAddress, EntityMessage, { errorType: string; message: string }]> = [];
 
   constructor(options: EntityRuntimeOptions) {
     this.store = options.store;
@@ -58,7 +72,9 @@ export class EntityRuntime implements TickParticipant {
     this.registry = new EntityRegistry(options.entities);
     this.cache = new EntityCache(options.maxCachedEntities ?? 100_000);
     this.dedupWindowMs = options.dedupWindowMs ?? 24 * 60 * 60 * 1000;
+    this.operationFailures = new OperationFailures(options.store, this.log, this.pipeline.clock, { maxPerType: options.maxFailuresPerType, log: options.failureLog });
     this.pipeline.join(this);
+    this.pipeline.handleTimers(SIGNAL_TIMER, (timer, value) => this.scheduledSignalFired(timer, value));
   }
 
   /**
@@ -151,6 +167,14 @@ export class EntityRuntime implements TickParticipant {
     return () => this.changeListeners.delete(listener);
   }
 
+  /**
+   * A page of failed signals between entities (committed), newest first, of one entity type or of
+   * all: each with its input, its error and its sender. `next` is where the next page starts.
+   */
+  failures(query: FailureQuery = {}): FailurePageWire {
+    return this.operationFailures.list(query);
+  }
+
   /** How many entities are in memory now. */
   get cachedEntities(): number {
     return this.cache.size;
@@ -165,12 +189,14 @@ export class EntityRuntime implements TickParticipant {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     await this.pipeline.close();
+    this.operationFailures.close();
   }
 
   /** For a fatal error in the host: the pipeline stops at once (see CommitPipeline.abort). */
   async abort(): Promise<void> {
     clearInterval(this.sweepTimer);
     await this.pipeline.abort();
+    this.operationFailures.close();
   }
 
   get busy(): boolean {
@@ -190,12 +216,36 @@ export class EntityRuntime implements TickParticipant {
 
   deliver(address: MailboxAddress, message: MailboxMessage): void {
     if (message.kind !== undefined) return;
-    const problem = this.registry.check(message.target, message.op);
+    // The lock protocol's ops are not the entity's; an orchestration's call to an unknown operation is answered by the turn.
+    const checkOp = message.op !== LOCK_OP && message.op !== RELEASE_OP && message.reply === undefined;
+    const problem = this.registry.check(message.target, checkOp ? message.op : undefined);
+    if (problem && (message.reply || message.holder)) {
+      // From an orchestration, to an entity type this app lacks: its call (or lock) is answered with the error, not left waiting.
+      this.bounced.push([address, message, { errorType: problem.code, message: problem.message }]);
+      this.pipeline.scheduleTick();
+      return;
+    }
     if (problem) {
       this.log.warn("mailbox message kept: its entity type or operation is not in this app", { ...address, target: message.target, op: message.op });
       return;
     }
-    this.submit({ kind: "signal", entityId: message.target, op: message.op, input: message.input, message: address });
+    this.submit({ ...requestOf(message), message: address });
+  }
+
+  /** Which orchestration executions are running: a lock held by one that is not is freed when someone waits for it. */
+  set lockHolderCheck(check: LockHolderCheck) {
+    this.isHolderActive = check;
+  }
+
+  /** A scheduled signal's timer fired: the signal runs now (the timer goes with its commit). */
+  private scheduledSignalFired(timer: TimerAddress, value: unknown): void {
+    const message = (value as { message?: EntityMessage } | undefined)?.message;
+    if (message === undefined || this.registry.check(message.target, message.op)) {
+      this.log.warn("scheduled signal kept: its entity type or operation is not in this app", { target: message?.target, op: message?.op });
+      return;
+    }
+    const { at: _at, ...now } = message;
+    this.submit({ ...requestOf(now), timer });
   }
 
   private load(id: string): LoadedEntity {
@@ -215,13 +265,21 @@ export class EntityRuntime implements TickParticipant {
 
   /** A turn for every entity with work, into the tick's batch; answers and changes are released after the flush. */
   runTurns(tickContext: TickContext): TickRelease | undefined {
-    if (this.ready.length === 0 && this.expired.length === 0) return undefined;
+    if (this.ready.length === 0 && this.expired.length === 0 && this.bounced.length === 0) return undefined;
     const { batch, tick, nowMs } = tickContext;
+    for (const [address, message, failure] of this.bounced.splice(0)) {
+      batch.deleteMessage(address);
+      const to = message.reply ?? message.holder!;
+      const name = message.reply?.event ?? message.lock?.grant;
+      if (name !== undefined) tickContext.send(eventForInstance(to, name, { failure }, message.target));
+    }
     const entities = this.ready;
     this.ready = [];
     for (const remove of this.expired.splice(0)) remove(batch);
     const outcomes: Array<[OperationRequest, Outcome]> = [];
     const changes: EntityChange[] = [];
+    const firedTimers: TimerAddress[] = [];
+    const scheduled: number[] = [];
     let current = 0;
     try {
       for (; current < entities.length; current++) {
@@ -229,12 +287,18 @@ export class EntityRuntime implements TickParticipant {
         entity.scheduled = false;
         const operations = entity.mailbox;
         entity.mailbox = [];
-        const turn = runTurn(entity, operations, this.registry, nowMs);
+        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive);
         for (const outcome of turn.outcomes) outcomes.push(outcome);
         for (const address of turn.consumed) batch.deleteMessage(address);
-        for (const message of turn.outgoing) tickContext.send(message);
+        for (const timer of turn.firedTimers) batch.deleteTimer(timer);
+        for (const timer of turn.firedTimers) firedTimers.push(timer);
+        for (const message of turn.outgoing) {
+          if (message.kind === undefined && message.at !== undefined && message.at > nowMs) scheduled.push(scheduleSignal(batch, message));
+          else tickContext.send(message);
+        }
         for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
-        if (turn.versions.length > 0) {
+        for (const failure of turn.failures) this.operationFailures.failed(entity.id, entity.name, failure, batch, nowMs);
+        if (turn.versions.length > 0 || turn.lockChanged) {
           const record = entity.toRecord();
           if (record) batch.putEntity(entity.id, record);
           else batch.deleteEntity(entity.id);
@@ -250,7 +314,11 @@ export class EntityRuntime implements TickParticipant {
       throw error;
     }
     return {
-      release: () => this.release(tick, entities, outcomes, changes),
+      release: () => {
+        this.release(tick, entities, outcomes, changes);
+        for (const fireAt of scheduled) this.pipeline.timers.added(fireAt);
+        if (firedTimers.length > 0) this.pipeline.timers.settled(firedTimers);
+      },
       fail: () => {
         for (const entity of entities) entity.pendingCommits--;
         for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
@@ -275,4 +343,32 @@ export class EntityRuntime implements TickParticipant {
     }
     this.cache.evictIdle();
   }
+}
+
+/** The kind of durable timer a scheduled signal is. */
+export const SIGNAL_TIMER = "signal";
+
+/** The operation request a durable entity message makes. */
+function requestOf(message: EntityMessage): OperationRequest {
+  return {
+    kind: message.reply ? "call" : "signal",
+    entityId: message.target,
+    op: message.op,
+    ...(message.input === undefined ? {} : { input: message.input }),
+    ...(message.source === undefined ? {} : { source: message.source }),
+    ...(message.reply ? { reply: message.reply } : {}),
+    ...(message.holder ? { holder: message.holder } : {}),
+    ...(message.lock ? { lock: message.lock } : {}),
+    ...(message.at === undefined ? {} : { at: message.at }),
+  };
+}
+
+/**
+ * Writes a scheduled signal as a durable timer in the target's partition (keyed by a random id, so
+ * any number can share a due time); returns when it is due.
+ */
+export function scheduleSignal(batch: WriteBatch, message: EntityMessage): number {
+  const fireAt = Math.ceil(message.at!);
+  batch.putTimer({ fireAt, instanceId: message.target, timerId: randomInt(1, 2 ** 47) }, { kind: SIGNAL_TIMER, message });
+  return fireAt;
 }

@@ -1,5 +1,6 @@
 import { ErrorCode } from "../../protocol/index.js";
-import type { MailboxAddress, MailboxMessage } from "../storage/index.js";
+import type { MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
+import { eventForInstance, LOCK_OP, nextLockStep, RELEASE_OP, sameHolder, waitsForLock, type LockHolderCheck } from "./entity-locks.js";
 import { quoteRequested, type EntityRegistry } from "./entity-registry.js";
 import { checkInput } from "./input-schema.js";
 import { cloneJson, jsonEqual } from "./json-value.js";
@@ -15,13 +16,29 @@ export interface StateVersion {
   readonly previousState: unknown;
 }
 
-/** What one turn did: the answers, the signals to other entities, and the versions it made. */
+/** An operation of the turn that failed: what it was answered with, and what it threw (for the log's stack). */
+export interface TurnFailure {
+  readonly request: OperationRequest;
+  readonly code: ErrorCode;
+  /** The message it was answered with (`Counter/a add: …`). */
+  readonly message: string;
+  /** What the operation threw; absent when it did not run (its input was refused, it does not exist). */
+  readonly thrown?: unknown;
+}
+
+/** What one turn did: the answers, the signals to other entities, the versions it made and the operations that failed. */
 export interface TurnResult {
   readonly outcomes: Array<[OperationRequest, Outcome]>;
   readonly outgoing: MailboxMessage[];
   readonly consumed: MailboxAddress[];
+  /** Fired scheduled signals the turn applied: their timers go with its commit. */
+  readonly firedTimers: TimerAddress[];
+  /** True when the entity's lock changed (its record must be written even if its state did not). */
+  readonly lockChanged: boolean;
   /** The new versions, oldest first (empty when the state did not change); the last is the entity's state now. */
   readonly versions: StateVersion[];
+  /** Each operation that ran (or was refused) and failed, once; a resend answered from its mark is not one. */
+  readonly failures: TurnFailure[];
 }
 
 const ACK: Outcome = { kind: "ack" };
@@ -34,11 +51,17 @@ const ACK: Outcome = { kind: "ack" };
  * the read's version names a state that is committed and published), and the operations after the
  * read make the next one. Updates `entity` (state and version) in place.
  */
-export function runTurn(entity: LoadedEntity, operations: OperationRequest[], registry: EntityRegistry, nowMs: number): TurnResult {
+export function runTurn(entity: LoadedEntity, operations: OperationRequest[], registry: EntityRegistry, nowMs: number, isHolderActive: LockHolderCheck = () => true): TurnResult {
   const outcomes: Array<[OperationRequest, Outcome]> = [];
   const outgoing: MailboxMessage[] = [];
   const consumed: MailboxAddress[] = [];
+  const firedTimers: TimerAddress[] = [];
   const versions: StateVersion[] = [];
+  const failures: TurnFailure[] = [];
+  let lockChanged = false;
+  /** Operations that came before, or while, the entity was held by another: they run once it is free. */
+  const items = [...entity.waiting, ...operations];
+  entity.waiting = [];
   /** The state of the last version, and whether an operation ran since (only then can the state differ). */
   let versionState = entity.state;
   let ranSinceVersion = false;
@@ -51,8 +74,25 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
     ranSinceVersion = false;
   };
 
-  for (const request of operations) {
+  for (let i = 0; i < items.length; i++) {
+    const request = items[i]!;
+    if (waitsForLock(entity.lock, request)) {
+      if (isHolderActive(entity.lock!)) {
+        entity.waiting.push(request); // stays in the durable mailbox (or unanswered, for a client) until then
+        continue;
+      }
+      entity.lock = undefined; // its holder ended without releasing it (terminated, purged, failed): free
+      lockChanged = true;
+    }
     if (request.message) consumed.push(request.message);
+    if (request.timer) firedTimers.push(request.timer);
+    if (request.op === LOCK_OP || request.op === RELEASE_OP) {
+      if (lockStep(entity, request, outgoing)) {
+        lockChanged = true;
+        if (entity.lock === undefined) items.splice(i + 1, 0, ...entity.waiting.splice(0)); // released: what waited runs now, first
+      }
+      continue;
+    }
     if (request.kind === "read") {
       closeVersion();
       outcomes.push([request, { kind: "state", entityId: entity.id, state: entity.state ?? null, version: entity.version }]);
@@ -68,28 +108,60 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
       }
       entity.marks.record(clientId, seq, nowMs);
     }
-    const outcome = runOperation(entity, request, registry, outgoing);
+    if (request.kind === "signal" && request.at !== undefined && request.at > nowMs) {
+      // A scheduled signal: durable as a timer with this turn's commit, applied when it fires.
+      outgoing.push({ target: entity.id, op: request.op, ...(request.input === undefined ? {} : { input: request.input }), at: request.at });
+      outcomes.push([request, ACK]);
+      continue;
+    }
+    const outcome = runOperation(entity, request, registry, outgoing, failures);
     ranSinceVersion = true;
     if (request.sender && outcome.kind === "error") entity.marks.recordFailure(request.sender.clientId, request.sender.seq, [outcome.code, outcome.message, nowMs]);
+    if (request.reply) outgoing.push(eventForInstance(request.reply, request.reply.event, answerOf(outcome), entity.id));
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
   }
   closeVersion();
-  return { outcomes, outgoing, consumed, versions };
+  return { outcomes, outgoing, consumed, firedTimers, versions, failures, lockChanged };
 }
 
-function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[]): Outcome {
+/** What an orchestration's call is answered with: the result, or the failure. */
+function answerOf(outcome: Outcome): unknown {
+  if (outcome.kind === "error") return { failure: { errorType: outcome.code, message: outcome.message } };
+  return outcome.kind === "result" && outcome.value !== undefined ? { result: outcome.value } : {};
+}
+
+/**
+ * A step of the lock protocol: `@lock` holds the entity for the requester (unless another holds it:
+ * then it waited above) and passes the request on; `@release` frees it if the sender holds it.
+ * Returns true when the entity's lock changed.
+ */
+function lockStep(entity: LoadedEntity, request: OperationRequest, outgoing: MailboxMessage[]): boolean {
+  if (request.holder === undefined || request.lock === undefined) return false; // not from an orchestration: ignored
+  if (request.op === RELEASE_OP) {
+    if (!sameHolder(entity.lock, request.holder)) return false; // not held by the sender (freed already, or never granted)
+    entity.lock = undefined;
+    return true;
+  }
+  const changed = !sameHolder(entity.lock, request.holder);
+  entity.lock = request.holder;
+  outgoing.push(nextLockStep(request, entity.id));
+  return changed;
+}
+
+/** Runs one operation; a failure is answered as an error outcome and added to `failures`. */
+function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[], failures: TurnFailure[]): Outcome {
   const definition = entity.definition;
   try {
     let input = request.input;
     const operation = definition.kind === "operations" ? definition.operations[request.op] : undefined;
     if (definition.kind === "operations") {
       if (operation === undefined) {
-        return { kind: "error", code: ErrorCode.unknown_operation, message: `entity type "${entity.name}" has no operation ${quoteRequested(request.op)}` };
+        return failed(failures, request, ErrorCode.unknown_operation, `entity type "${entity.name}" has no operation ${quoteRequested(request.op)}`);
       }
       // An operation with an input schema runs only on an input the schema accepts, and gets its output.
       if (typeof operation !== "function") {
         const checked = checkInput(operation.input, input);
-        if (!checked.ok) return { kind: "error", code: ErrorCode.bad_request, message: `${entity.id} ${request.op}: ${checked.message}` };
+        if (!checked.ok) return failed(failures, request, ErrorCode.bad_request, `${entity.id} ${request.op}: ${checked.message}`);
         input = checked.value;
       }
     }
@@ -115,7 +187,12 @@ function runOperation(entity: LoadedEntity, request: OperationRequest, registry:
     for (const message of ctx.outgoing) outgoing.push(message);
     return { kind: "result", value: returnsState ? entity.state : value };
   } catch (error) {
-    const message = `${entity.id} ${request.op}: ${errorMessage(error)}`;
-    return { kind: "error", code: ErrorCode.operation_failed, message };
+    return failed(failures, request, ErrorCode.operation_failed, `${entity.id} ${request.op}: ${errorMessage(error)}`, error);
   }
+}
+
+/** Adds a failure to the turn's and returns the error outcome it is answered with. */
+function failed(failures: TurnFailure[], request: OperationRequest, code: ErrorCode, message: string, thrown?: unknown): Outcome {
+  failures.push(thrown === undefined ? { request, code, message } : { request, code, message, thrown });
+  return { kind: "error", code, message };
 }

@@ -10,7 +10,8 @@ export {
   type OperationSpec,
   type InputSchema,
 } from "./define-entity.js";
-export { EntityRuntime, type EntityRuntimeOptions } from "./entity-runtime.js";
+export { EntityRuntime, scheduleSignal, SIGNAL_TIMER, type EntityRuntimeOptions } from "./entity-runtime.js";
+export { LOCK_OP, RELEASE_OP, sameHolder, type LockHolderCheck } from "./entity-locks.js";
 export { EntityRegistry } from "./entity-registry.js";
 export type { EntityChange, OperationKind, OperationRequest, Outcome, ReplyTarget } from "./operation-request.js";
 export { cloneJson, jsonEqual } from "./json-value.js";

@@ -1,5 +1,5 @@
 import { parseEntityId } from "../../protocol/index.js";
-import type { EntityRecord } from "../storage/index.js";
+import type { EntityRecord, LockHolder } from "../storage/index.js";
 import type { EntityDefinition } from "./define-entity.js";
 import type { OperationRequest } from "./operation-request.js";
 import type { SignalMarks } from "./signal-marks.js";
@@ -20,6 +20,10 @@ export class LoadedEntity {
   scheduled = false;
   /** Turns of this entity whose commit is not yet durable; a pinned entity is never evicted. */
   pendingCommits = 0;
+  /** The orchestration holding the entity in a critical section, if one does. */
+  lock: LockHolder | undefined;
+  /** Operations that arrived while another holder had the entity locked: they run, in order, once it is free. */
+  waiting: OperationRequest[] = [];
 
   constructor(
     readonly id: string,
@@ -32,6 +36,7 @@ export class LoadedEntity {
     this.key = parts.key;
     this.state = record?.state;
     this.version = record?.version ?? 0;
+    this.lock = record?.lock;
     this.marks = marks;
   }
 
@@ -40,12 +45,16 @@ export class LoadedEntity {
   }
 
   get idle(): boolean {
-    return this.mailbox.length === 0 && !this.scheduled && this.pendingCommits === 0;
+    return this.mailbox.length === 0 && this.waiting.length === 0 && !this.scheduled && this.pendingCommits === 0;
   }
 
-  /** The record to store, or undefined when nothing needs to stay (never had state). */
+  /** The record to store, or undefined when nothing needs to stay (never had state, not locked). */
   toRecord(): EntityRecord | undefined {
-    if (this.state === undefined && this.version === 0) return undefined;
-    return this.state === undefined ? { version: this.version } : { version: this.version, state: this.state };
+    if (this.state === undefined && this.version === 0 && this.lock === undefined) return undefined;
+    return {
+      version: this.version,
+      ...(this.state === undefined ? {} : { state: this.state }),
+      ...(this.lock === undefined ? {} : { lock: this.lock }),
+    };
   }
 }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from "../../protocol/index.js";
-import type { MailboxAddress } from "../storage/index.js";
+import type { InstanceReply, LockHolder, MailboxAddress, TimerAddress } from "../storage/index.js";
 
 /** `signal`: run and acknowledge; `call`: run and answer with the result; `read`: answer with the state. */
 export type OperationKind = "signal" | "call" | "read";
@@ -27,8 +27,20 @@ export interface OperationRequest {
   readonly sender?: { readonly clientId: string; readonly seq: number };
   /** A signal from another entity, delivered from the durable mailbox; removed when applied. */
   readonly message?: MailboxAddress;
+  /** Who sent the mailbox message (the sending entity's id), when it says. */
+  readonly source?: string;
   readonly replyTo?: ReplyTarget;
   readonly requestId?: number;
+  /** An orchestration's call: its answer goes back to the instance (durably, with the commit). */
+  readonly reply?: InstanceReply;
+  /** The orchestration instance that sent it: it passes a lock that instance holds. */
+  readonly holder?: LockHolder;
+  /** The lock protocol, for ops `@lock` and `@release`. */
+  readonly lock?: { readonly entities: readonly string[]; readonly grant: string };
+  /** A scheduled signal (epoch ms): recorded as a durable timer, applied when it fires. */
+  readonly at?: number;
+  /** The durable timer of a scheduled signal that fired: removed when the signal is applied. */
+  readonly timer?: TimerAddress;
 }
 
 /** A committed, durable change of an entity's state (state is null when the entity was deleted). */

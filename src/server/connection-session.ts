@@ -275,7 +275,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
         const problem = runtime.registry.check(frame.entity, frame.op);
         if (problem) return this.reject(frame.id, problem.code, problem.message);
         const sender = frame.type === "signal" && this.clientId !== undefined ? { clientId: this.clientId, seq: frame.id } : undefined;
-        return runtime.submit({ kind: frame.type, entityId: frame.entity, op: frame.op, input: frame.input, sender, replyTo: this, requestId: frame.id });
+        const at = frame.type === "signal" && frame.at !== undefined ? { at: frame.at } : {};
+        return runtime.submit({ kind: frame.type, entityId: frame.entity, op: frame.op, input: frame.input, sender, replyTo: this, requestId: frame.id, ...at });
       }
       case "get": {
         const problem = runtime.registry.check(frame.entity);
@@ -289,6 +290,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       }
       case "unsubscribe":
         return this.context.subscriptions.unsubscribe(this, frame.id, frame.entity);
+      case "failures":
+        return this.deliver(frame.id, { kind: "result", value: runtime.failures(frame) });
       default: {
         const orchestrations = this.context.orchestrations;
         if (orchestrations) return orchestrations.handle(this, frame, this.clientId);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, type ListFrame, type OrchestrationFrame } from "../../protocol/index.js";
-import type { OrchestrationHost } from "../orchestration/index.js";
+import { isReservedEventName, type OrchestrationHost } from "../orchestration/index.js";
 import type { Outcome, ReplyTarget } from "../runtime/index.js";
 import { listInstances } from "./instance-listing.js";
 
@@ -47,6 +47,9 @@ export class OrchestrationRequests {
         return host.submit({ kind: "start", instanceId, name: frame.name, input: frame.input, depth: 0, sender, replyTo, requestId });
       }
       case "raise": {
+        if (isReservedEventName(frame.event)) {
+          return session.deliver(requestId, { kind: "error", code: ErrorCode.bad_request, message: `event names starting with "@" are reserved (entity answers and lock grants); got ${JSON.stringify(frame.event.slice(0, 64))}` });
+        }
         const problem = this.tooLarge("event data", frame.data);
         if (problem) return session.deliver(requestId, problem);
         const event = { type: "EventRaised" as const, timestamp: 0, name: frame.event, ...(frame.data === undefined ? {} : { input: frame.data }) };

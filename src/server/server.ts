@@ -39,6 +39,8 @@ export interface ServerOptions {
   /** Partitions of a new data directory (default 16). */
   readonly partitions?: number;
   readonly maxCachedEntities?: number;
+  /** Failed signals between entities kept per entity type, the newest (default 1,000), listed by `failures`. */
+  readonly maxFailuresPerType?: number;
   /** Past this many unsent bytes a connection is closed with 4008 (default 16 MiB). */
   readonly maxBufferedBytes?: number;
   /** Most unanswered signals, calls and gets per connection (default 250,000); more get `overloaded`. */
@@ -98,9 +100,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let orchestrationHost: OrchestrationHost | undefined;
   try {
     const pipeline = new CommitPipeline({ store, log, clock: options.clock, onFatal: options.onFatal });
-    runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: options.maxCachedEntities, log });
+    runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, log });
     if (app.orchestrations.length + app.activities.length > 0) {
-      orchestrationHost = new OrchestrationHost({ pipeline, ...app, ...options.orchestration, log });
+      const host = new OrchestrationHost({ pipeline, ...app, ...options.orchestration, log });
+      runtime.lockHolderCheck = (holder) => host.isRunning(holder);
+      orchestrationHost = host;
     }
   } catch (error) {
     await store.close(); // frees the data directory for a retry

@@ -1,10 +1,13 @@
+import type { DeadLetterReads, DeadLetterWrites } from "./dead-letters.js";
 import type { InstanceReads, InstanceWrites } from "./instance-records.js";
 
 /**
  * The store's contract. The key space is split into a fixed number of partitions by a hash of the
- * entity id; each partition holds its entities' records, their signal marks and failures (de-duplication) and its
- * own mailbox of messages between entities. Writes are collected in a WriteBatch and committed atomically; `commit` resolves only when
- * the batch is durable on disk (not merely committed), which is what the output gate waits for.
+ * entity id; each partition holds its entities' records, their signal marks and failures
+ * (de-duplication), its own mailbox of messages between entities, and its entities' dead letters
+ * (failed signals between entities). Writes are collected in a WriteBatch and committed atomically;
+ * `commit` resolves only when the batch is durable on disk (not merely committed), which is what the
+ * output gate waits for.
  */
 
 /** What is stored for an entity. `state` is absent when the entity does not exist (never made, or deleted). */
@@ -12,6 +15,8 @@ export interface EntityRecord {
   /** Count of committed changes of the state. */
   readonly version: number;
   readonly state?: unknown;
+  /** The orchestration holding the entity in a critical section, if one does. */
+  readonly lock?: LockHolder;
 }
 
 /** The last signal number of one client applied to one entity, and when (ms): kept for de-duplication. */
@@ -40,6 +45,25 @@ export interface EntityMessage {
   readonly op: string;
   readonly input?: unknown;
   readonly source?: string;
+  /** An orchestration's call: the answer goes back to the instance as a raised event of this name. */
+  readonly reply?: InstanceReply;
+  /** The orchestration instance that sent it: its messages pass a lock it holds. */
+  readonly holder?: LockHolder;
+  /** The lock protocol (ops `@lock` and `@release`): the whole set, in the order it is acquired. */
+  readonly lock?: { readonly entities: readonly string[]; readonly grant: string };
+  /** A scheduled signal: applied at this time (epoch ms), not before. */
+  readonly at?: number;
+}
+
+/** An orchestration instance's execution, as the holder of entity locks. */
+export interface LockHolder {
+  readonly instanceId: string;
+  readonly generation: number;
+}
+
+/** Where an entity's answer to an orchestration goes: an event of `event`'s name, for that execution. */
+export interface InstanceReply extends LockHolder {
+  readonly event: string;
 }
 
 /** A message to an orchestration instance (its start, a result, a raised event, …): `event` is what its turn records. */
@@ -61,7 +85,7 @@ export interface MailboxAddress {
 }
 
 /** One atomic group of writes. Values are captured (encoded) when added, so later changes cannot leak in. */
-export interface WriteBatch extends InstanceWrites {
+export interface WriteBatch extends InstanceWrites, DeadLetterWrites {
   putEntity(id: string, record: EntityRecord): void;
   deleteEntity(id: string): void;
   /** Appends to the mailbox of the target's partition and returns where the message was put. */
@@ -74,8 +98,8 @@ export interface WriteBatch extends InstanceWrites {
   readonly size: number;
 }
 
-/** The store: entities, signal marks, mailboxes, and orchestration instances with their history, timers and work items. */
-export interface EntityStore extends InstanceReads {
+/** The store: entities, signal marks, mailboxes, dead letters, and orchestration instances with their history, timers and work items. */
+export interface EntityStore extends InstanceReads, DeadLetterReads {
   readonly partitionCount: number;
   partitionOf(id: string): number;
   /** The partitions this process owns (all of them today; a cluster will assign subsets). */

@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
 import { DataDirLock } from "./data-dir-lock.js";
+import { entityTypeOf, type DeadLetter, type DeadLetterAddress, type DeadLetterQuery } from "./dead-letters.js";
+import { deadLetterKey, encodeDeadLetter, LmdbDeadLetters, type DeadLetterKey } from "./lmdb-dead-letters.js";
 import type { TimerAddress, WorkItemAddress } from "./instance-records.js";
 import { historyKey, instanceKey, LmdbInstanceTables, timerKey, workItemKey, type InstanceKey } from "./lmdb-instance-tables.js";
 import { partitionOf } from "./partition-hash.js";
@@ -22,6 +24,7 @@ type Key =
   | [partition: number, kind: "m", seq: number]
   | [partition: number, kind: "s", id: string, clientKey: string]
   | [partition: number, kind: "f", id: string, clientKey: string, seq: number]
+  | DeadLetterKey
   | InstanceKey;
 type Write = { key: Key; value: string | undefined };
 /** A signal mark as stored: the mark, and the client id its key hashes. */
@@ -34,8 +37,9 @@ type StoredFailure = [code: string, message: string, atMs: number, clientId: str
  * `[partition, "m", seq]` for mailbox messages, `[partition, "s", entityId, clientKey]` for signal
  * marks and `[partition, "f", entityId, clientKey, seq]` for failed signals, where clientKey is a
  * fixed-length hash of the client id (an entity id and a client id together could pass LMDB's key
- * size limit; the client id itself is kept in the value). Values are JSON strings, encoded when a
- * write is added to a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
+ * size limit; the client id itself is kept in the value). Dead letters are `[partition, "d",
+ * entityType, seq]` (lmdb-dead-letters.ts). Values are JSON strings, encoded when a write is added to
+ * a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
  */
 export class LmdbStore implements EntityStore {
   readonly partitionCount: number;
@@ -44,6 +48,7 @@ export class LmdbStore implements EntityStore {
   /** Hashed client ids for mark keys, remembered for the few clients that are active at a time. */
   private readonly clientKeys = new Map<string, string>();
   private readonly instances: LmdbInstanceTables;
+  private readonly deadLetters: LmdbDeadLetters;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -55,6 +60,7 @@ export class LmdbStore implements EntityStore {
     this.localPartitions = Array.from({ length: partitionCount }, (_, i) => i);
     this.nextSeq = this.localPartitions.map((p) => this.lastMailboxSeq(p) + 1);
     this.instances = new LmdbInstanceTables(db as never, (id) => this.partitionOf(id));
+    this.deadLetters = new LmdbDeadLetters(db as never, this.localPartitions);
   }
 
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
@@ -186,6 +192,18 @@ export class LmdbStore implements EntityStore {
     return this.instances.readWorkItems(partition);
   }
 
+  readDeadLetterAddresses(entityType: string): DeadLetterAddress[] {
+    return this.deadLetters.readDeadLetterAddresses(entityType);
+  }
+
+  lastDeadLetterSeq(): number {
+    return this.deadLetters.lastDeadLetterSeq();
+  }
+
+  readDeadLetters(query: DeadLetterQuery): DeadLetter[] {
+    return this.deadLetters.readDeadLetters(query);
+  }
+
   *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {
     for (const { key, value } of this.db.getRange({ start: [partition, "m", 0], end: [partition, "n"] })) {
       yield [{ partition, seq: key[2] as number }, JSON.parse(value) as MailboxMessage];
@@ -278,6 +296,16 @@ class LmdbWriteBatch implements WriteBatch {
 
   deleteSignalFailure(entityId: string, clientId: string, seq: number): void {
     this.writes.push({ key: this.store.failureKey(entityId, clientId, seq), value: undefined });
+  }
+
+  putDeadLetter(letter: DeadLetter): DeadLetterAddress {
+    const address: DeadLetterAddress = { partition: this.store.partitionOf(letter.target), entityType: entityTypeOf(letter.target), seq: letter.seq };
+    this.writes.push({ key: deadLetterKey(address), value: encodeDeadLetter(letter) });
+    return address;
+  }
+
+  deleteDeadLetter(address: DeadLetterAddress): void {
+    this.writes.push({ key: deadLetterKey(address), value: undefined });
   }
 
   putInstance(instanceId: string, record: unknown): void {

@@ -6,3 +6,4 @@ export * from "./monitor.js";
 export * from "./approval-workflow.js";
 export * from "./counter-actor.js";
 export * from "./retry-demo.js";
+export * from "./transfer.js";

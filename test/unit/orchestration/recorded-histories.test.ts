@@ -16,7 +16,8 @@ interface HistoryFixture {
   readonly history: HistoryEvent[];
   /** The last turn's events, as the host handed them to the executor. */
   readonly newEvents: HistoryEvent[];
-  readonly expected: ReplayResult;
+  /** (`locks` is absent from histories recorded before entity locks existed.) */
+  readonly expected: Omit<ReplayResult, "locks"> & { readonly locks?: readonly string[] };
 }
 
 const FOLDER = fileURLToPath(new URL("../../fixtures/histories/", import.meta.url));
@@ -44,7 +45,8 @@ describe.skipIf(RECORD)("recorded histories (test/fixtures/histories)", () => {
 
   it.each(fixtures)("%s replays to the recorded actions and end", (_file, fixture) => {
     const result = replay({ instanceId: fixture.instanceId, definition: definitionOf(fixture), past: fixture.history, newEvents: fixture.newEvents });
-    expect(json(result)).toEqual(fixture.expected);
+    // Histories recorded before entity locks existed have no `locks` in their result: they hold none.
+    expect(json(result)).toEqual({ locks: [], ...fixture.expected });
   });
 
   it.each(fixtures)("%s: at every turn, a cached executor agrees with a fresh replay", (_file, fixture) => {

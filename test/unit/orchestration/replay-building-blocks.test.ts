@@ -72,7 +72,7 @@ describe("completions the executor does not know", () => {
       { type: "TimerFired", timerId: 0, fireAt: START_MS },
       { type: "SubOrchestrationInstanceCompleted", taskScheduledId: 0, result: "wrong kind" },
     ]);
-    expect(stray).toEqual({ actions: [], customStatus: undefined, openTasks: 1 });
+    expect(stray).toEqual({ actions: [], customStatus: undefined, openTasks: 1, locks: [] });
     host.turn([host.completed(0, "right")]);
     expect(host.turn([host.fired(1), host.fired(1)]).end).toEqual({ status: "Completed", output: "right" });
   });

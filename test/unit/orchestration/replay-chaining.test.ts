@@ -20,7 +20,7 @@ describe("chaining", () => {
   it("asks for one activity per turn, feeding each result to the code", () => {
     const host = new TestHost(HelloSequence);
     const first = host.start(["Tokyo", "Seattle", "London"]);
-    expect(first).toEqual({ actions: [{ type: "ScheduleTask", id: 0, name: "SayHello", input: "Tokyo" }], customStatus: undefined, openTasks: 1 });
+    expect(first).toEqual({ actions: [{ type: "ScheduleTask", id: 0, name: "SayHello", input: "Tokyo" }], customStatus: undefined, openTasks: 1, locks: [] });
     const second = host.turn([host.completed(0, "Hello Tokyo!")]);
     expect(second.actions).toEqual([{ type: "ScheduleTask", id: 1, name: "SayHello", input: "Seattle" }]);
     const end = host.drive({ SayHello: sayHello });
@@ -44,7 +44,7 @@ describe("chaining", () => {
     const Echo = defineOrchestration("Echo", function* (_ctx, input: { n: number }) {
       return { twice: input.n * 2 };
     });
-    expect(new TestHost(Echo).start({ n: 21 })).toEqual({ actions: [], end: { status: "Completed", output: { twice: 42 } }, customStatus: undefined, openTasks: 0 });
+    expect(new TestHost(Echo).start({ n: 21 })).toEqual({ actions: [], end: { status: "Completed", output: { twice: 42 } }, customStatus: undefined, openTasks: 0, locks: [] });
   });
 });
 

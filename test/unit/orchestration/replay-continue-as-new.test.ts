@@ -16,7 +16,7 @@ describe("continueAsNew", () => {
     const host = new TestHost(counter(false));
     host.start(0);
     const result = host.turn([host.raised("add", 2), host.raised("add", 3)]);
-    expect(result).toEqual({ actions: [], end: { status: "ContinuedAsNew", input: 2, carryOver: [] }, customStatus: { count: 2 }, openTasks: 0 });
+    expect(result).toEqual({ actions: [], end: { status: "ContinuedAsNew", input: 2, carryOver: [] }, customStatus: { count: 2 }, openTasks: 0, locks: [] });
   });
 
   it("with preserveUnprocessedEvents, carries the events not consumed, in order, also those after the end in the same turn", () => {

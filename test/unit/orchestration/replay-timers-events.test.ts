@@ -46,7 +46,7 @@ describe("Task.any: an event against a timer", () => {
     const host = new TestHost(Approval);
     expect(host.start(3_600_000).actions).toEqual([{ type: "CreateTimer", id: 0, fireAt: START_MS + 3_600_000 }]);
     const approved = host.turn([host.raised("Approved", true)]);
-    expect(approved).toEqual({ actions: [{ type: "CancelTimer", id: 0 }], end: { status: "Completed", output: "approved" }, customStatus: undefined, openTasks: 0 });
+    expect(approved).toEqual({ actions: [{ type: "CancelTimer", id: 0 }], end: { status: "Completed", output: "approved" }, customStatus: undefined, openTasks: 0, locks: [] });
   });
 
   it("the timer wins", () => {

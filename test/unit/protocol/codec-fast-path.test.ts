@@ -67,7 +67,22 @@ const validOrchestrationFrames = fc.oneof(
   fc.record({ type: fc.constantFrom("terminate", "suspend", "resume", "purge", "watch", "unwatch", "status"), id: fc.nat(), instanceId: fc.constant("i-1") }),
   fc.record({ type: fc.constant("list"), id: fc.nat(), runtimeStatus: fc.subarray(["Running", "Completed"]), pageSize: fc.integer({ min: 1, max: 1000 }) }, { requiredKeys: ["type", "id"] }),
 );
-const frames = fc.oneof(validFrames, anyFrames, orchestrationFrames, validOrchestrationFrames);
+const failuresFrames = fc.record(
+  {
+    type: fc.constantFrom("failures", "failures", "failure"),
+    id: ids,
+    entityType: fc.oneof(fc.constantFrom("Counter", "_x.y-z", "9bad", "", "Counter/alice", "x".repeat(128), "x".repeat(129), "a b"), fc.string({ maxLength: 4 }), fc.integer(), fc.constant(null)),
+    limit: fc.oneof(fc.integer({ min: -1, max: 1001 }), fc.constantFrom(2.5, Number.NaN, "10", null)),
+    before: fc.oneof(ids, fc.constant(null)),
+    extra: fc.string(),
+  },
+  { requiredKeys: [] },
+);
+const validFailuresFrames = fc.record(
+  { type: fc.constant("failures"), id: fc.nat(), entityType: fc.constantFrom("Counter", "_x.y-z", "x".repeat(128)), limit: fc.integer({ min: 1, max: 1000 }), before: fc.nat() },
+  { requiredKeys: ["type", "id"] },
+);
+const frames = fc.oneof(validFrames, anyFrames, orchestrationFrames, validOrchestrationFrames, failuresFrames, validFailuresFrames);
 
 describe("the hand-written frame reader", () => {
   it("accepts exactly what the zod schema accepts, with the same result", () => {
@@ -84,6 +99,24 @@ describe("the hand-written frame reader", () => {
       { numRuns: 20_000 },
     );
     expect(accepted).toBeGreaterThan(1000); // the property says little unless the reader accepts often
+  });
+});
+
+describe("the hand-written reader of failures frames", () => {
+  it("accepts exactly what the zod schema accepts, with the same result, and accepts often", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(failuresFrames, validFailuresFrames), (frame) => {
+        const fast = readClientFrame(frame);
+        const slow = ClientFrame.safeParse(frame);
+        expect(fast !== undefined).toBe(slow.success);
+        if (fast === undefined) return;
+        accepted++;
+        expect(fast).toEqual(slow.data);
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(accepted).toBeGreaterThan(3000);
   });
 });
 

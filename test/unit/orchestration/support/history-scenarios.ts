@@ -5,7 +5,9 @@ import {
   HelloSequence,
   Provision,
   RetryingCharge,
+  Transfer,
 } from "../../../fixtures/histories/orchestrations.js";
+import { FakeEntities } from "./fake-entities.js";
 import { TestHost } from "./test-host.js";
 
 /** How a recorded history came about: the host's turns, the last one being what the fixture replays. */
@@ -100,6 +102,26 @@ export const historyScenarios: HistoryScenario[] = [
       const timer = host.openOf("CreateTimer")[0]!;
       host.turn([host.fired(timer.id)], timer.fireAt - host.nowMs);
       host.turn([host.completed(2, true)]);
+      return host;
+    },
+  },
+  {
+    file: "transfer-completed",
+    run: () => {
+      const host = new TestHost(Transfer, { instanceId: "transfer-1" });
+      const entities = new FakeEntities();
+      entities.states.set("Account/alice", 100).set("Account/bob", 50);
+      host.start({ from: "bob", to: "alice", amount: 30 });
+      entities.drive(host);
+      return host;
+    },
+  },
+  {
+    file: "transfer-holding-locks",
+    run: () => {
+      const host = new TestHost(Transfer, { instanceId: "transfer-2" });
+      host.start({ from: "carol", to: "alice", amount: 10 });
+      host.turn([host.lockGranted(0)], 250);
       return host;
     },
   },

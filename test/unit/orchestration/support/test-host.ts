@@ -1,6 +1,9 @@
 import { expect } from "vitest";
 import {
   ReplayExecutor,
+  entityRequestEvent,
+  entityResponseEventName,
+  lockGrantedEventName,
   replay,
   type ExecutionEnd,
   type FailureDetails,
@@ -115,6 +118,22 @@ export class TestHost {
     return { type: "EventRaised", name, ...(input === undefined ? {} : { input }) };
   }
 
+  /** An entity's answer to the call with action id `id`: `{ result }`. */
+  entityResult(id: number, result?: unknown): Arrival {
+    return this.raised(entityResponseEventName(id), result === undefined ? {} : { result });
+  }
+
+  /** An entity's failure answer to the call with action id `id`: `{ failure }`. */
+  entityFailed(id: number, failure: FailureDetails | string): Arrival {
+    return this.raised(entityResponseEventName(id), { failure: typeof failure === "string" ? { errorType: "operation_failed", message: failure } : failure });
+  }
+
+  /** The grant of the lock request with action id `id`. */
+  lockGranted(id: number): Arrival {
+    const action = this.open.get(id);
+    return this.raised(lockGrantedEventName(id), { entities: action?.type === "LockEntities" ? action.entityIds : [] });
+  }
+
   /** Open actions of one type, oldest first. */
   openOf<T extends OrchestratorAction["type"]>(type: T): Array<Extract<OrchestratorAction, { type: T }>> {
     return [...this.open.values()].filter((a): a is Extract<OrchestratorAction, { type: T }> => a.type === type);
@@ -140,6 +159,7 @@ export class TestHost {
       if (event.type === "TaskCompleted" || event.type === "TaskFailed" || event.type === "SubOrchestrationInstanceCompleted" || event.type === "SubOrchestrationInstanceFailed") {
         this.open.delete(event.taskScheduledId);
       } else if (event.type === "TimerFired") this.open.delete(event.timerId);
+      else if (event.type === "EventRaised" && /^@(entity|lock):\d+$/.test(event.name)) this.open.delete(Number(event.name.slice(event.name.indexOf(":") + 1)));
     }
     const timestamp = this.nowMs;
     const recorded: HistoryEvent[] = [...newEvents];
@@ -148,7 +168,7 @@ export class TestHost {
         this.open.delete(action.id);
         continue;
       }
-      this.open.set(action.id, action);
+      if (action.type !== "SignalEntity" && action.type !== "ReleaseLocks") this.open.set(action.id, action); // one-way: nothing answers them
       recorded.push(eventOf(action, timestamp));
     }
     if (result.end?.status === "Completed") recorded.push({ type: "ExecutionCompleted", timestamp, status: "Completed", result: result.end.output });
@@ -172,6 +192,7 @@ function runFake(host: TestHost, activities: Record<string, FakeActivity>, task:
 
 /** The history event the host records for an action. */
 export function eventOf(action: Exclude<OrchestratorAction, { type: "CancelTimer" }>, timestamp: number): HistoryEvent {
+  if (action.type === "CallEntity" || action.type === "SignalEntity" || action.type === "LockEntities" || action.type === "ReleaseLocks") return entityRequestEvent(action, timestamp);
   const input = action.type === "CreateTimer" || action.input === undefined ? {} : { input: action.input };
   switch (action.type) {
     case "ScheduleTask":

@@ -1,0 +1,21 @@
+import type { Logger } from "../../../src/log.js";
+
+export interface LogLine {
+  readonly level: "debug" | "info" | "warn" | "error";
+  readonly message: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A logger that keeps its lines, for tests that check what was logged. */
+export function captureLog(): Logger & { readonly lines: LogLine[]; at(level: LogLine["level"], message: string): LogLine[] } {
+  const lines: LogLine[] = [];
+  const write = (level: LogLine["level"]) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
+  return {
+    lines,
+    at: (level, message) => lines.filter((line) => line.level === level && line.message === message),
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+  };
+}
