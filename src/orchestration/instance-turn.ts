@@ -1,15 +1,15 @@
 import { randomInt } from "node:crypto";
-import { ErrorCode, isInstanceId } from "../../protocol/index.js";
-import { INSTANCE_TIMER, jsonEqual, LOCK_OP, RELEASE_OP, scheduleSignal, type Outcome, type TickContext } from "../runtime/index.js";
-import { entityRequestEvent, entityResponseEventName, lockGrantedEventName, type EntityAction } from "./entity-requests.js";
+import { ErrorCode } from "../../protocol/index.js";
+import { jsonEqual, type Outcome, type TickContext } from "../runtime/index.js";
+import { guardRail } from "./guard-rails.js";
+import { TurnActions } from "./turn-actions.js";
 import type { TimerAddress } from "../storage/index.js";
-import type { OrchestratorAction } from "./actions.js";
 import type { ActivityWork } from "./activity-worker.js";
 import type { OrchestrationDefinition } from "./definitions.js";
 import type { FailureDetails, HistoryEvent } from "./history-events.js";
 import { readHistoryPage } from "./history-page.js";
 import { isActive, statusOf, type InstanceRecord, type InstanceStatus } from "./instance-record.js";
-import type { ControlRequest, EventRequest, InstanceMessageBody, InstanceRequest, StartRequest } from "./instance-requests.js";
+import type { ControlRequest, EventRequest, InstanceRequest, StartRequest } from "./instance-requests.js";
 import type { LoadedInstance } from "./loaded-instance.js";
 import type { OrchestrationLimits } from "./orchestration-limits.js";
 import { ReplayExecutor, type ReplayResult } from "./replay-executor.js";
@@ -55,6 +55,7 @@ export class InstanceTurn {
   readonly effects: InstanceTurnEffects = { outcomes: [], activities: [], timersAdded: [], timersSettled: [], statusChanged: false, again: false };
   /** Events arrived in this turn and not yet run through the code. */
   private pending: HistoryEvent[] = [];
+  private readonly actions: TurnActions;
   private recordChanged = false;
   private wroteHistory = false;
 
@@ -62,7 +63,9 @@ export class InstanceTurn {
     private readonly instance: LoadedInstance,
     private readonly tick: TickContext,
     private readonly deps: InstanceTurnDeps,
-  ) {}
+  ) {
+    this.actions = new TurnActions(instance, tick, this.effects);
+  }
 
   run(requests: readonly InstanceRequest[]): InstanceTurnEffects {
     for (let i = 0; i < requests.length; i++) {
@@ -128,7 +131,7 @@ export class InstanceTurn {
     // A resent start (its answer was lost) is answered as the first time, also once the instance has finished.
     if (resend) return this.answer(request, { kind: "result", value: { instanceId: this.instance.id } });
     if (existing && isActive(existing.status)) {
-      if (request.parent) this.tellParent(request.parent, { errorType: ErrorCode.instance_exists, message: `an orchestration with id "${this.instance.id}" is already running` });
+      if (request.parent) this.actions.tellParent(request.parent, { errorType: ErrorCode.instance_exists, message: `an orchestration with id "${this.instance.id}" is already running` });
       return this.answer(request, { kind: "error", code: ErrorCode.instance_exists, message: `an orchestration with id "${this.instance.id}" is already running (status ${existing.status}); pick another id, or wait until it finishes` });
     }
     this.runCode(); // nothing should be pending for a finished instance, but never mix executions
@@ -311,10 +314,10 @@ export class InstanceTurn {
       record.customStatus = result.customStatus;
       this.effects.statusChanged = true;
     }
-    const refusal = this.guardRail(record, events.length, result);
+    const refusal = guardRail(record, events.length, result, this.deps.limits);
     // Past a guard rail the turn's work is not done and not recorded: only the failure is.
     const recorded: HistoryEvent[] =
-      refusal === undefined ? [...events, ...result.actions.flatMap((action) => this.act(action))] : events.filter((event) => event.type === "OrchestratorStarted" || event.type === "ExecutionStarted");
+      refusal === undefined ? [...events, ...result.actions.flatMap((action) => this.actions.act(action))] : events.filter((event) => event.type === "OrchestratorStarted" || event.type === "ExecutionStarted");
     const end = refusal === undefined ? result.end : { status: "Failed" as const, failure: refusal };
     if (end?.status === "ContinuedAsNew") return this.continueAsNew(end.input, end.carryOver);
     if (end) recorded.push(end.status === "Completed" ? { type: "ExecutionCompleted", timestamp: this.now, status: "Completed", result: end.output } : { type: "ExecutionCompleted", timestamp: this.now, status: "Failed", failure: end.failure });
@@ -324,120 +327,10 @@ export class InstanceTurn {
     else if (end?.status === "Failed") this.finish("Failed", { failure: end.failure });
   }
 
-  /**
-   * Why the turn's result passes a guard rail, or undefined: too many open tasks, a history past its
-   * bound (the end's record included), an id that cannot name an instance, a payload (an input the
-   * code hands on, its output, custom status, or next execution's input) larger than the limit.
-   */
-  private guardRail(record: InstanceRecord, arrived: number, result: ReplayResult): FailureDetails | undefined {
-    const limits = this.deps.limits;
-    const exceeded = (message: string): FailureDetails => ({ errorType: ErrorCode.limit_exceeded, message });
-    const oversized = (what: string): FailureDetails => ({ errorType: ErrorCode.payload_too_large, message: `${what} is larger than ${limits.maxPayloadBytes} bytes of JSON` });
-    if (result.end === undefined && result.openTasks > limits.maxOpenTasks) return exceeded(`the orchestration has ${result.openTasks} tasks open; the limit is ${limits.maxOpenTasks}`);
-    const projected = record.historyLength + arrived + result.actions.length + 3; // each action records at most one event; then the end and OrchestratorCompleted
-    if (projected > limits.maxHistoryEvents) return exceeded(`the history would hold ${projected} events; the limit is ${limits.maxHistoryEvents} (an eternal orchestration should call continueAsNew)`);
-    for (const action of result.actions) {
-      if ((action.type === "CreateSubOrchestration" || action.type === "SendEvent") && !isInstanceId(action.instanceId)) {
-        return { errorType: ErrorCode.bad_request, message: `${action.type === "SendEvent" ? "an event's target" : "a sub-orchestration's instance id"} must be 1 to 256 characters of well-formed text` };
-      }
-      if ("input" in action && tooLarge(action.input, limits.maxPayloadBytes)) return oversized(`the input of ${describeAction(action)}`);
-    }
-    if (tooLarge(result.customStatus, limits.maxPayloadBytes)) return oversized("the custom status");
-    if (result.end?.status === "Completed" && tooLarge(result.end.output, limits.maxPayloadBytes)) return oversized("the output");
-    if (result.end?.status === "ContinuedAsNew" && tooLarge(result.end.input, limits.maxPayloadBytes)) return oversized("the input of the next execution (continueAsNew)");
-    return undefined;
-  }
-
-  /** One action: its history event, and what it writes and sends; returns the event to record. */
-  private act(action: OrchestratorAction): HistoryEvent[] {
-    const id = this.instance.id;
-    const record = this.instance.record!;
-    const timestamp = this.now;
-    switch (action.type) {
-      case "ScheduleTask": {
-        const work: ActivityWork = { instanceId: id, taskId: action.id, generation: record.generation, name: action.name, input: action.input };
-        this.tick.batch.putWorkItem({ instanceId: id, taskId: action.id }, work);
-        this.instance.openWork!.add(action.id);
-        this.effects.activities.push(work);
-        return [{ type: "TaskScheduled", timestamp, eventId: action.id, name: action.name, ...withInput(action.input) }];
-      }
-      case "CreateTimer": {
-        this.tick.batch.putTimer({ fireAt: action.fireAt, instanceId: id, timerId: action.id }, { kind: INSTANCE_TIMER, generation: record.generation });
-        this.instance.openTimers!.set(action.id, action.fireAt);
-        this.effects.timersAdded.push(action.fireAt);
-        return [{ type: "TimerCreated", timestamp, eventId: action.id, fireAt: action.fireAt }];
-      }
-      case "CancelTimer": {
-        const fireAt = this.instance.openTimers!.get(action.id);
-        if (fireAt !== undefined) this.tick.batch.deleteTimer({ fireAt, instanceId: id, timerId: action.id });
-        this.instance.openTimers!.delete(action.id);
-        return [];
-      }
-      case "CreateSubOrchestration": {
-        this.instance.openSubOrchestrations!.add(action.id);
-        const body: InstanceMessageBody = { type: "start", name: action.name, ...withInput(action.input), parent: { instanceId: id, taskId: action.id, generation: record.generation }, depth: record.depth + 1 };
-        this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
-        return [{ type: "SubOrchestrationInstanceCreated", timestamp, eventId: action.id, name: action.name, instanceId: action.instanceId, ...withInput(action.input) }];
-      }
-      case "CallEntity":
-      case "SignalEntity":
-      case "LockEntities":
-      case "ReleaseLocks":
-        return [this.askEntities(action)];
-      case "SendEvent": {
-        const body: InstanceMessageBody = { type: "event", event: { type: "EventRaised", timestamp, name: action.name, ...withInput(action.input) } };
-        this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
-        return [{ type: "EventSent", timestamp, eventId: action.id, instanceId: action.instanceId, name: action.name, ...withInput(action.input) }];
-      }
-    }
-  }
-
-  /**
-   * An entity action: a durable message to the entity (or a durable timer, for a signal scheduled
-   * later), sent with this turn's commit. Calls carry where the answer goes; lock requests travel the
-   * set in its sorted order, each entity passing the request on once it holds itself for this execution.
-   */
-  private askEntities(action: EntityAction): HistoryEvent {
-    const holder = { instanceId: this.instance.id, generation: this.instance.record!.generation };
-    const source = this.instance.id;
-    switch (action.type) {
-      case "CallEntity":
-        this.tick.send({ target: action.entityId, op: action.operation, ...withInput(action.input), reply: { ...holder, event: entityResponseEventName(action.id) }, holder, source });
-        break;
-      case "SignalEntity": {
-        const message = { target: action.entityId, op: action.operation, ...withInput(action.input), holder, source };
-        if (action.at !== undefined && action.at > this.now) this.effects.timersAdded.push(scheduleSignal(this.tick.batch, { ...message, at: action.at }));
-        else this.tick.send(message);
-        break;
-      }
-      case "LockEntities":
-        this.tick.send({ target: action.entityIds[0]!, op: LOCK_OP, holder, lock: { entities: action.entityIds, grant: lockGrantedEventName(action.id) }, source });
-        break;
-      case "ReleaseLocks":
-        this.releaseLocks(action.entityIds);
-        break;
-    }
-    return entityRequestEvent(action, this.now);
-  }
-
-  /** The execution ends: the entities it held (or was acquiring) are let go. */
-  private releaseHeldLocks(): void {
-    const record = this.instance.record!;
-    if (record.locks === undefined) return;
-    this.releaseLocks(record.locks);
-    record.locks = undefined;
-  }
-
-  /** Tells each entity of a set that this execution lets it go (one that it does not hold ignores it). */
-  private releaseLocks(entities: readonly string[]): void {
-    const holder = { instanceId: this.instance.id, generation: this.instance.record!.generation };
-    for (const entity of entities) this.tick.send({ target: entity, op: RELEASE_OP, holder, lock: { entities, grant: "" }, source: this.instance.id });
-  }
-
   /** Ends the execution and starts the next with `input`: a fresh history, run in the next turn. */
   private continueAsNew(input: unknown, carryOver: ReadonlyArray<{ name: string; input?: unknown }>): void {
     const record = this.instance.record!;
-    this.releaseHeldLocks();
+    this.actions.releaseHeldLocks();
     this.clearOpenWork();
     this.clearHistory(record);
     record.generation++;
@@ -459,7 +352,7 @@ export class InstanceTurn {
   /** The execution ended: record it, drop its open timers and work items, and tell the parent. */
   private finish(status: "Completed" | "Failed" | "Terminated", result: { output?: unknown; failure?: FailureDetails }): void {
     const record = this.instance.record!;
-    this.releaseHeldLocks();
+    this.actions.releaseHeldLocks();
     record.status = status;
     if (result.output !== undefined) record.output = result.output;
     if (result.failure !== undefined) record.failure = result.failure;
@@ -468,17 +361,8 @@ export class InstanceTurn {
     this.clearOpenWork();
     this.effects.statusChanged = this.recordChanged = true;
     if (record.parent === undefined) return;
-    if (status === "Completed") this.tellParent(record.parent, undefined, result.output);
-    else this.tellParent(record.parent, result.failure ?? { errorType: "Terminated", message: `sub-orchestration "${this.instance.id}" was terminated` });
-  }
-
-  private tellParent(parent: { instanceId: string; taskId: number; generation: number }, failure: FailureDetails | undefined, output?: unknown): void {
-    const event: HistoryEvent =
-      failure === undefined
-        ? { type: "SubOrchestrationInstanceCompleted", timestamp: this.now, taskScheduledId: parent.taskId, ...(output === undefined ? {} : { result: output }) }
-        : { type: "SubOrchestrationInstanceFailed", timestamp: this.now, taskScheduledId: parent.taskId, failure };
-    const body: InstanceMessageBody = { type: "event", event, generation: parent.generation };
-    this.tick.send({ kind: "instance", target: parent.instanceId, event: body, source: this.instance.id });
+    if (status === "Completed") this.actions.tellParent(record.parent, undefined, result.output);
+    else this.actions.tellParent(record.parent, result.failure ?? { errorType: "Terminated", message: `sub-orchestration "${this.instance.id}" was terminated` });
   }
 
   /** Deletes the execution's open timers and work items; activities it asked for in this very turn are not run either. */
@@ -518,27 +402,7 @@ function randomGeneration(): number {
   return randomInt(1, 2 ** 40);
 }
 
-function describeAction(action: OrchestratorAction): string {
-  switch (action.type) {
-    case "ScheduleTask":
-      return `activity "${action.name}"`;
-    case "SendEvent":
-      return `event "${action.name}"`;
-    case "CreateSubOrchestration":
-      return `sub-orchestration "${action.name}"`;
-    case "CallEntity":
-    case "SignalEntity":
-      return `operation "${action.operation}" of entity "${action.entityId}"`;
-    default:
-      return action.type;
-  }
-}
-
 function withInput(input: unknown): { input?: unknown } {
   return input === undefined ? {} : { input };
 }
 
-function tooLarge(value: unknown, maxBytes: number): boolean {
-  if (value === undefined) return false;
-  return (JSON.stringify(value)?.length ?? 0) > maxBytes;
-}
