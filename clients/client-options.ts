@@ -1,4 +1,5 @@
 import type { EntityError } from "../protocol/entity-error.js";
+import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../protocol/task-hub-name.js";
 import { DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.js";
 import { openWebSocket, type WebSocketFactory } from "./web-socket.js";
 
@@ -10,6 +11,12 @@ export interface ClientOptions {
    * which numbers its signals from 1 again, is never taken for its previous run. Default: a random UUID.
    */
   readonly clientId?: string;
+  /**
+   * The task hub to work in: all state of one deployment (entities, instances) lives in its hub, and two
+   * hubs can hold the same ids side by side. Letters and digits, starting with a letter, 3 to 45 of them;
+   * case does not matter. Default: the server's own (its `--hub`, `default` unless set).
+   */
+  readonly hub?: string;
   /** How long connect() keeps trying before it rejects with `disconnected` (default 10,000 ms). */
   readonly connectTimeoutMs?: number;
   /** How long after a drop pending requests wait for a new connection before they fail with `disconnected` (default 10,000 ms). */
@@ -34,6 +41,7 @@ const MAX_CLIENT_NAME_LENGTH = 128;
 /** ClientOptions with every default filled in. */
 export interface ResolvedClientOptions {
   readonly clientId: string;
+  readonly hub: string | undefined;
   readonly connectTimeoutMs: number;
   readonly disconnectTimeoutMs: number;
   readonly maxQueuedRequests: number;
@@ -49,8 +57,12 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (options.clientId !== undefined && (options.clientId.length === 0 || options.clientId.length > MAX_CLIENT_NAME_LENGTH)) {
     throw new RangeError(`clientId must be 1 to ${MAX_CLIENT_NAME_LENGTH} characters, got ${options.clientId.length}`);
   }
+  if (options.hub !== undefined && canonicalTaskHubName(options.hub) === undefined) {
+    throw new RangeError(`hub must be ${TASK_HUB_NAME_RULE}, got ${JSON.stringify(options.hub)}`);
+  }
   return {
     clientId: options.clientId === undefined ? globalThis.crypto.randomUUID() : `${options.clientId}/${globalThis.crypto.randomUUID()}`,
+    hub: options.hub,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     disconnectTimeoutMs: options.disconnectTimeoutMs ?? 10_000,
     maxQueuedRequests: options.maxQueuedRequests ?? 10_000,

@@ -26,6 +26,8 @@ export interface ConnectionEvents {
 /** How a connection opens sockets and retries. */
 export interface ConnectionOptions {
   readonly clientId: string;
+  /** The task hub to work in (undefined: the server's own). */
+  readonly hub: string | undefined;
   readonly backoff: BackoffOptions;
   readonly handshakeTimeoutMs: number;
   readonly openSocket: WebSocketFactory;
@@ -127,7 +129,8 @@ export class Connection {
       return;
     }
     this.socket = socket;
-    socket.onopen = () => socket.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, clientId: this.options.clientId }));
+    const hub = this.options.hub === undefined ? {} : { hub: this.options.hub };
+    socket.onopen = () => socket.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, clientId: this.options.clientId, ...hub }));
     socket.onmessage = (event) => this.receive(socket, event.data);
     socket.onerror = () => {};
     socket.onclose = () => this.socketClosed(socket);

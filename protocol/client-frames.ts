@@ -2,6 +2,7 @@ import * as z from "zod";
 import { EntityId } from "./entity-id.js";
 import { FailuresFrame } from "./failure-frames.js";
 import { isKeyText, KEY_TEXT_RULE } from "./key-text.js";
+import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "./task-hub-name.js";
 
 import { ORCHESTRATION_FRAMES } from "./orchestration-frames.js";
 import { RequestId } from "./request-id.js";
@@ -18,6 +19,11 @@ export const HelloFrame = z.object({
     .min(1)
     .max(200)
     .refine(isKeyText, { message: `clientId must be ${KEY_TEXT_RULE}` })
+    .optional(),
+  /** The task hub this connection works in (default: the server's own, its `--hub`). */
+  hub: z
+    .string()
+    .refine((name) => canonicalTaskHubName(name) !== undefined, { message: `hub must be ${TASK_HUB_NAME_RULE}` })
     .optional(),
 });
 export type HelloFrame = z.infer<typeof HelloFrame>;

@@ -38,6 +38,8 @@ export const ErrorCode = {
   limit_exceeded: "limit_exceeded",
   /** Client only: what it waited for (an orchestration's completion) did not happen within the time it was given. */
   timeout: "timeout",
+  /** The task hub cannot be served here: another server on the same data directory serves it, or this server has as many hubs open as it allows. */
+  hub_unavailable: "hub_unavailable",
   /** Something failed inside the server; details are in its log, not on the wire. */
   internal: "internal",
 } as const;

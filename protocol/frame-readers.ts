@@ -3,6 +3,7 @@ import { ENTITY_NAME_PATTERN, isEntityId } from "./entity-id.js";
 import { MAX_FAILURES_PAGE } from "./failure-frames.js";
 import { isInstanceId } from "./instance-id.js";
 import { isKeyText } from "./key-text.js";
+import { canonicalTaskHubName } from "./task-hub-name.js";
 import { RUNTIME_STATUSES } from "./orchestration-frames.js";
 import type { ServerFrame } from "./server-frames.js";
 
@@ -50,11 +51,11 @@ export function readClientFrame(item: unknown): ClientFrame | undefined {
 }
 
 function readHello(frame: Record<string, unknown>): ClientFrame | undefined {
-  const { version, clientId } = frame;
+  const { version, clientId, hub } = frame;
   if (typeof version !== "number" || !Number.isSafeInteger(version)) return undefined;
-  if (clientId === undefined) return { type: "hello", version };
-  if (typeof clientId !== "string" || clientId.length === 0 || clientId.length > MAX_CLIENT_ID || !isKeyText(clientId)) return undefined;
-  return { type: "hello", version, clientId };
+  if (clientId !== undefined && (typeof clientId !== "string" || clientId.length === 0 || clientId.length > MAX_CLIENT_ID || !isKeyText(clientId))) return undefined;
+  if (hub !== undefined && (typeof hub !== "string" || canonicalTaskHubName(hub) === undefined)) return undefined;
+  return { type: "hello", version, ...(clientId === undefined ? {} : { clientId }), ...(hub === undefined ? {} : { hub }) };
 }
 
 /** The id of a frame that failed validation, when it has a readable one, so the error can answer it. */

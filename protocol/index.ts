@@ -2,6 +2,7 @@ export * from "./version.js";
 export * from "./error-codes.js";
 export * from "./entity-id.js";
 export * from "./key-text.js";
+export * from "./task-hub-name.js";
 export * from "./limits.js";
 export * from "./request-id.js";
 export * from "./instance-id.js";

@@ -9,6 +9,8 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   protocolError: 1002,
+  /** The server refuses what the connection asked for in its hello (a task hub it cannot serve). */
+  policyViolation: 1008,
   messageTooBig: 1009,
   /** The server failed on something of its own while answering. */
   internalError: 1011,

@@ -12,6 +12,8 @@ export const WelcomeFrame = z.object({
   maxMessageBytes: z.number().int().positive(),
   /** Most signals, calls and gets a connection may have waiting for answers; a client keeps within it. */
   maxInflightRequests: z.number().int().positive().optional(),
+  /** The task hub the connection works in (canonical, lowercase). */
+  hub: z.string().optional(),
 });
 export type WelcomeFrame = z.infer<typeof WelcomeFrame>;
 

@@ -1,4 +1,5 @@
 import { connect, EntityError, ErrorCode, isEntityError, type DurableClient } from "../../clients/index.js";
+import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
 import { ConnectionDiagnosis } from "./connection-diagnosis.js";
 import { stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
@@ -11,11 +12,14 @@ const CONNECT_TIMEOUT_MS = 2000;
  */
 export async function withClient<T>(args: ParsedArgs, work: (client: DurableClient) => Promise<T>): Promise<T> {
   const url = stringOption(args, "url") ?? process.env.DURABLE_ENTITIES_URL ?? DEFAULT_URL;
+  const hub = stringOption(args, "hub") ?? process.env.DURABLE_ENTITIES_HUB;
+  if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
   const diagnosis = new ConnectionDiagnosis();
   let connected = false;
   let client: DurableClient;
   try {
     client = await connect(url, {
+      ...(hub === undefined ? {} : { hub }),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       disconnectTimeoutMs: 5000,
       webSocket: diagnosis.openSocket,

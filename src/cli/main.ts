@@ -17,7 +17,7 @@ usage:
                          [--transport uws|ws] [--max-message-bytes N] [--partitions N]
                          [--max-cached-entities N] [--max-buffered-bytes-total N]
                          [--max-concurrent-activities N] [--activity-timeout S] [--max-history-events N]
-                         [--max-failures-per-type N]
+                         [--max-failures-per-type N] [--hub NAME] [--max-hubs N]
   durable-entities --version | -v                           prints the version
   durable-entities help | --help | -h                       prints this help
 
@@ -41,6 +41,7 @@ orchestrations:
   durable-entities history ID [--json]                      prints the history as a timeline
 
 every client command takes --url URL (default http://127.0.0.1:7071, or DURABLE_ENTITIES_URL)
+and --hub NAME (the task hub to work in; default the server's own, or DURABLE_ENTITIES_HUB)
 defaults: --port 7071, --host 127.0.0.1, --data ./data
 without --app, serve hosts the demo app (entities Counter, CounterFn, Stats and the demo
 orchestrations) and a demo page at /demo; --static DIR serves DIR's files at / paths`;

@@ -45,7 +45,9 @@ export function parseArgs(argv: readonly string[], flags: ReadonlySet<string> = 
 export class UsageError extends Error {}
 
 /** Refuses options the command does not take (a typo would otherwise be ignored silently). */
-export function rejectUnknownOptions(args: ParsedArgs, command: string, known: readonly string[]): void {
+export function rejectUnknownOptions(args: ParsedArgs, command: string, taken: readonly string[]): void {
+  // Every client command (those taking --url) takes --hub too: the task hub to work in.
+  const known = taken.includes("url") ? [...taken, "hub"] : taken;
   for (const name of Object.keys(args.options)) {
     if (name === "help" || known.includes(name)) continue;
     const takes = known.length > 0 ? `${command} takes ${known.map((k) => `--${k}`).join(", ")}` : `${command} takes no options`;

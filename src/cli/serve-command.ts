@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
 import { createLogger, errorMessage, writeOrDrop } from "../log.js";
 import { startServer, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
@@ -10,8 +11,10 @@ import { integerOption, rejectUnknownOptions, stringOption, UsageError, type Par
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs"]);
   const appFile = stringOption(args, "app");
+  const hub = stringOption(args, "hub");
+  if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
   const log = createLogger();
@@ -33,6 +36,8 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     app,
     dataDir,
     staticDir,
+    hub,
+    maxHubs: integerOption(args, "max-hubs", 1, 1000),
     host: stringOption(args, "host") ?? "127.0.0.1",
     port: integerOption(args, "port", 0, 65535) ?? 7071,
     transport: transport as TransportName | undefined,

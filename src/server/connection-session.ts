@@ -6,6 +6,7 @@ import {
   decodeClientMessage,
   type ClientFrame,
   type ErrorFrame,
+  type HelloFrame,
   type ServerFrame,
 } from "../../protocol/index.js";
 import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
@@ -31,9 +32,26 @@ export interface SubscriptionService {
   closed(session: ConnectionSession): void;
 }
 
-export interface ConnectionContext {
+/** What a connection works with in its task hub (the server's task hubs implement it). */
+export interface HubServices {
+  /** The hub's canonical name. */
+  readonly name: string;
   readonly runtime: EntityRuntime;
-  readonly subscriptions: SubscriptionService;
+  readonly liveState: SubscriptionService;
+  /** Orchestration requests (absent when the app defines no orchestrations). */
+  readonly orchestrations?: OrchestrationRequests;
+}
+
+/** The task hubs a connection may name in its hello. */
+export interface HubDirectory {
+  /** The hub when it is open already (undefined name: the server's own). */
+  peek(name?: string): HubServices | undefined;
+  /** The hub, opened on first use; rejects with an error carrying a `code`. */
+  get(name?: string): Promise<HubServices>;
+}
+
+export interface ConnectionContext {
+  readonly hubs: HubDirectory;
   readonly maxMessageBytes: number;
   /** Past this many bytes waiting to be sent, the connection is closed (4008): it is not reading. */
   readonly maxBufferedBytes: number;
@@ -43,8 +61,6 @@ export interface ConnectionContext {
   readonly input: FairInput;
   /** The server-wide bound on what all connections' buffers hold. */
   readonly budget: MemoryBudget;
-  /** Orchestration requests (absent when the app defines no orchestrations). */
-  readonly orchestrations?: OrchestrationRequests;
   readonly log: Logger;
 }
 
@@ -55,6 +71,10 @@ export interface ConnectionContext {
 export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHolder {
   private clientId: string | undefined;
   private greeted = false;
+  /** The task hub named in the hello (set when the welcome is sent). */
+  private hub: HubServices | undefined;
+  /** Frames that came after the hello while its hub was being opened, handled once it is. */
+  private waitingForHub: ClientFrame[] | undefined;
   private closed = false;
   /** The server decided to close this connection; frames still arriving are ignored. */
   private closing = false;
@@ -99,7 +119,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     // A client that read its burst starts afresh: a later burst gets its own second under the cap.
     if (this.socket.bufferedAmount <= this.context.maxBufferedBytes) this.overCap = undefined;
     this.context.budget.note(this, this.heldBytes());
-    this.context.subscriptions.drained(this);
+    this.hub?.liveState.drained(this);
   }
 
   onClose(): void {
@@ -108,8 +128,9 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     this.outgoing.clear();
     this.input.close();
     this.context.budget.forget(this);
-    this.context.subscriptions.closed(this);
-    this.context.orchestrations?.closed(this);
+    this.waitingForHub = undefined;
+    this.hub?.liveState.closed(this);
+    this.hub?.orchestrations?.closed(this);
   }
 
   /** An outcome from the runtime for one of this connection's requests. */
@@ -248,11 +269,13 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   }
 
   private handle(frame: ClientFrame): void {
-    if (frame.type === "hello") return this.hello(frame.version, frame.clientId);
-    if (!this.greeted) {
+    if (frame.type === "hello") return this.hello(frame);
+    if (this.waitingForHub) return void this.waitingForHub.push(frame);
+    const hub = this.hub;
+    if (!hub) {
       return this.send({ type: "error", id: frame.id, code: ErrorCode.handshake_required, message: 'send {"type":"hello","version":1} first' });
     }
-    const { runtime } = this.context;
+    const { runtime } = hub;
     if (frame.type === "signal") {
       if (frame.id <= this.lastSignalId) {
         const message = `signal ids must increase on a connection: got ${frame.id} after ${this.lastSignalId} (a resend after a reconnect keeps its number; on one connection a lower one is a mistake)`;
@@ -286,14 +309,14 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       case "subscribe": {
         const problem = runtime.registry.check(frame.entity);
         if (problem) return this.send(errorFrame(frame.id, problem.code, problem.message));
-        return this.context.subscriptions.subscribe(this, frame.id, frame.entity, frame.fromVersion);
+        return hub.liveState.subscribe(this, frame.id, frame.entity, frame.fromVersion);
       }
       case "unsubscribe":
-        return this.context.subscriptions.unsubscribe(this, frame.id, frame.entity);
+        return hub.liveState.unsubscribe(this, frame.id, frame.entity);
       case "failures":
         return this.deliver(frame.id, { kind: "result", value: runtime.failures(frame) });
       default: {
-        const orchestrations = this.context.orchestrations;
+        const orchestrations = hub.orchestrations;
         if (orchestrations) return orchestrations.handle(this, frame, this.clientId);
         const message = "this server's app defines no orchestrations";
         if (frame.type === "watch" || frame.type === "unwatch") return this.send(errorFrame(frame.id, ErrorCode.unknown_orchestration, message));
@@ -308,7 +331,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     this.send(errorFrame(id, code, message));
   }
 
-  private hello(version: number, clientId: string | undefined): void {
+  private hello(frame: HelloFrame): void {
+    const { version } = frame;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
       this.send(errorFrame(undefined, ErrorCode.unsupported_version, `protocol version ${version} is not supported; this server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}`));
       this.close(CloseCode.protocolError, "unsupported protocol version");
@@ -316,8 +340,36 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     }
     if (this.greeted) return this.send(errorFrame(undefined, ErrorCode.bad_request, "hello was already received on this connection"));
     this.greeted = true;
-    this.clientId = clientId;
-    this.send({ type: "welcome", version: PROTOCOL_VERSION, maxMessageBytes: this.context.maxMessageBytes, maxInflightRequests: this.context.maxInflightRequests });
+    this.clientId = frame.clientId;
+    const open = this.context.hubs.peek(frame.hub);
+    if (open) return this.welcome(open);
+    // The hub is not open yet: later frames wait until it is (or until the connection is refused).
+    const waiting: ClientFrame[] = (this.waitingForHub = []);
+    this.context.hubs.get(frame.hub).then(
+      (hub) => {
+        if (this.closed || this.waitingForHub !== waiting) return;
+        this.waitingForHub = undefined;
+        this.welcome(hub);
+        for (const later of waiting) {
+          if (this.closing) return;
+          this.handle(later);
+        }
+      },
+      (error: unknown) => {
+        if (this.closed) return;
+        this.waitingForHub = undefined;
+        const code = (error as { code?: ErrorFrame["code"] }).code ?? ErrorCode.internal;
+        const message = code === ErrorCode.internal ? "the task hub could not be opened (see the server's log)" : errorMessage(error);
+        if (code === ErrorCode.internal) this.context.log.error("could not open a task hub", { hub: frame.hub, error: errorMessage(error) });
+        this.send(errorFrame(undefined, code, message));
+        this.close(CloseCode.policyViolation, "task hub unavailable");
+      },
+    );
+  }
+
+  private welcome(hub: HubServices): void {
+    this.hub = hub;
+    this.send({ type: "welcome", version: PROTOCOL_VERSION, maxMessageBytes: this.context.maxMessageBytes, maxInflightRequests: this.context.maxInflightRequests, hub: hub.name });
   }
 
   private scheduleFlush(): void {

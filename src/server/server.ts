@@ -1,18 +1,16 @@
-import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES } from "../../protocol/index.js";
+import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TASK_HUB } from "../../protocol/index.js";
 import { createLogger, type Logger } from "../log.js";
-import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/index.js";
-import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
+import type { OrchestrationHost, OrchestrationHostOptions } from "../orchestration/index.js";
+import type { Clock, EntityRuntime } from "../runtime/index.js";
 import { collectDefinitions } from "./app-definitions.js";
-import { InstanceWatchHub } from "./instance-watch-hub.js";
-import { OrchestrationRequests } from "./orchestration-requests.js";
-import { LmdbStore } from "../storage/index.js";
-import { ConnectionSession } from "./connection-session.js";
+import { ConnectionSession, type ConnectionContext } from "./connection-session.js";
 import { browserClientRoutes } from "./browser-client.js";
 import { openStaticFiles } from "./static-files.js";
 import { json, routeHttp } from "./http-routes.js";
 import { FairInput } from "./fair-input.js";
-import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
+import type { LiveStateHub, LiveStateOptions } from "./live-state/index.js";
 import { MemoryBudget } from "./memory-budget.js";
+import { TaskHubs } from "./task-hubs.js";
 import type { HttpHandler, Transport } from "./transport.js";
 import { loadUws, UwsTransport } from "./uws-transport.js";
 import { WsTransport } from "./ws-transport.js";
@@ -20,6 +18,8 @@ import { WsTransport } from "./ws-transport.js";
 export type TransportName = "ws" | "uws";
 
 const DEFAULT_MAX_BUFFERED_BYTES_TOTAL = 512 * 1024 * 1024;
+/** Task hubs one server serves at once by default (its own and those that connections and requests name). */
+const DEFAULT_MAX_HUBS = 16;
 /** Each connection's share of an event-loop turn: about this many bytes of its messages are handled per turn. */
 const INPUT_BYTES_PER_TURN = 1024 * 1024;
 
@@ -36,6 +36,10 @@ export interface ServerOptions {
   readonly transport?: TransportName;
   /** Largest accepted WebSocket message (default 1 MiB); a larger one closes its connection with 1009. */
   readonly maxMessageBytes?: number;
+  /** The task hub of connections and requests that name none (default `default`); others are opened when named. */
+  readonly hub?: string;
+  /** Most task hubs served at once (default 16). */
+  readonly maxHubs?: number;
   /** Partitions of a new data directory (default 16). */
   readonly partitions?: number;
   readonly maxCachedEntities?: number;
@@ -67,8 +71,11 @@ export interface RunningServer {
   /** `http://host:port`, what `connect()` takes. */
   readonly url: string;
   readonly transport: TransportName;
+  /** Every task hub this server serves (its own, and those opened since for connections and requests naming them). */
+  readonly hubs: TaskHubs;
+  /** The entity runtime of the server's own hub. */
   readonly runtime: EntityRuntime;
-  /** The orchestration host, when the app defines orchestrations or activities. */
+  /** The orchestration host of the server's own hub, when the app defines orchestrations or activities. */
   readonly orchestrations: OrchestrationHost | undefined;
   readonly liveState: LiveStateHub;
   /** What connection buffers hold now against the server-wide budget, and how many connections the budget closed. */
@@ -95,41 +102,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const staticFiles = options.staticDir === undefined ? undefined : await openStaticFiles(options.staticDir, { private: [options.dataDir] });
   const transport = await chooseTransport(options.transport, log); // before the store: nothing to close if it fails
-  const store = await LmdbStore.open({ path: options.dataDir, partitionCount: options.partitions });
-  let runtime: EntityRuntime;
-  let orchestrationHost: OrchestrationHost | undefined;
-  try {
-    const pipeline = new CommitPipeline({ store, log, clock: options.clock, onFatal: options.onFatal });
-    runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, log });
-    if (app.orchestrations.length + app.activities.length > 0) {
-      const host = new OrchestrationHost({ pipeline, ...app, ...options.orchestration, log });
-      runtime.lockHolderCheck = (holder) => host.isRunning(holder);
-      orchestrationHost = host;
-    }
-  } catch (error) {
-    await store.close(); // frees the data directory for a retry
-    throw error;
-  }
-  runtime.start();
-  orchestrationHost?.start();
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
-  const liveState = new LiveStateHub(runtime, { hardBufferBytes: maxBufferedBytes, ...options.liveState });
-  const watches = orchestrationHost ? new InstanceWatchHub(orchestrationHost) : undefined;
-  const orchestrations = orchestrationHost && watches ? new OrchestrationRequests(orchestrationHost, watches) : undefined;
+  const hubs = new TaskHubs({
+    dataDir: options.dataDir,
+    defaultHub: options.hub ?? DEFAULT_TASK_HUB,
+    maxHubs: options.maxHubs ?? DEFAULT_MAX_HUBS,
+    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal },
+  });
+  const hub = await hubs.get(); // the server's own hub: its store must open for the server to start
   const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
   const input = new FairInput(INPUT_BYTES_PER_TURN);
-  const context = { runtime, subscriptions: liveState, orchestrations, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
+  const context: ConnectionContext = { hubs, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const onHttp = routeHttp({
-    "GET /healthz": async () => json(200, { status: "ok", entities: runtime.registry.names, orchestrations: [...(orchestrationHost?.orchestrations.keys() ?? [])] }),
+    "GET /healthz": async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
     ...browserClientRoutes(),
     ...options.httpRoutes,
   }, staticFiles);
-  const stopHubs = () => {
-    liveState.close();
-    watches?.close();
-    budget.close();
-    orchestrationHost?.stop();
-  };
 
   let port: number;
   try {
@@ -141,38 +129,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onHttp,
     });
   } catch (error) {
-    stopHubs();
-    await runtime.close();
-    await store.close();
+    budget.close();
+    await hubs.close();
     throw error;
   }
-  log.info("listening", { url: `http://${host}:${port}`, transport: transport.name, entities: runtime.registry.names, partitions: store.partitionCount });
+  log.info("listening", { url: `http://${host}:${port}`, transport: transport.name, hub: hub.name, entities: hub.runtime.registry.names, partitions: hub.store.partitionCount });
 
   let closing: Promise<void> | undefined;
-  let aborting: Promise<void> | undefined;
-  let storeClosed: Promise<void> | undefined;
-  const closeStore = () => (storeClosed ??= store.close()); // shared by close and abort: the store closes once
   return {
     host,
     port,
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     transport: transport.name,
-    runtime,
-    orchestrations: orchestrationHost,
-    liveState,
+    hubs,
+    runtime: hub.runtime,
+    orchestrations: hub.orchestrationHost,
+    liveState: hub.liveState,
     buffers: () => ({ heldBytes: budget.totalBytes, budgetBytes: budget.maxBytes, closedForBudget: budget.shedCount }),
     close: () =>
       (closing ??= (async () => {
         await transport.close(CloseCode.goingAway, "server shutting down");
-        stopHubs();
-        await runtime.close();
-        await closeStore();
+        budget.close();
+        await hubs.close();
       })()),
-    abort: () =>
-      (aborting ??= (async () => {
-        await runtime.abort();
-        await closeStore();
-      })()),
+    abort: () => hubs.abort(),
   };
 }
 

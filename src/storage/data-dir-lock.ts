@@ -9,6 +9,13 @@ const MAX_SOCKET_PATH_BYTES = 100;
 /** A takeover mutex older than this was left by a starter that died while holding it. */
 const TAKEOVER_STALE_MS = 10_000;
 
+/** Another live server holds the directory. */
+export class DataDirInUseError extends Error {
+  constructor(readonly dir: string) {
+    super(`data directory ${dir} is in use by another server; stop it first, or give this one another --data`);
+  }
+}
+
 /**
  * One server per data directory. The single-writer guarantee rests on it: two servers would each hold
  * the same entities in memory and overwrite each other's commits. The lock is a Unix socket,
@@ -28,7 +35,7 @@ export class DataDirLock {
   static async acquire(dir: string): Promise<DataDirLock> {
     const real = realpathSync(dir);
     const path = socketPath(real);
-    const inUse = () => new Error(`data directory ${dir} is in use by another server; stop it first, or give this one another --data`);
+    const inUse = () => new DataDirInUseError(dir);
     const bound = await tryListen(path);
     if (bound) return DataDirLock.held(bound, path);
     if (!(await isAbandoned(path))) throw inUse();

@@ -3,3 +3,5 @@ export { LmdbStore, type LmdbStoreOptions } from "./lmdb-store.js";
 export { partitionOf } from "./partition-hash.js";
 export type { InstanceReads, InstanceWrites, TimerAddress, WorkItemAddress } from "./instance-records.js";
 export { entityTypeOf, type DeadLetter, type DeadLetterAddress, type DeadLetterQuery, type DeadLetterReads, type DeadLetterWrites } from "./dead-letters.js";
+export { DataDirInUseError } from "./data-dir-lock.js";
+export { compareIds, type EntityListing, type EntityListingQuery, type ListedEntity } from "./entity-listing.js";

@@ -25,6 +25,7 @@ const validFrames = fc.oneof(
   fc.record({ type: fc.constant("subscribe"), id: fc.nat(), entity: fc.constant("Counter/a"), fromVersion: fc.nat() }),
   fc.record({ type: fc.constant("hello"), version: fc.integer() }),
   fc.record({ type: fc.constant("hello"), version: fc.constant(1), clientId: fc.string({ minLength: 1, maxLength: 20 }) }),
+  fc.record({ type: fc.constant("hello"), version: fc.constant(1), hub: fc.constantFrom("default", "OrdersV2", "abc", "a".repeat(45)) }),
 );
 const anyFrames = fc.record(
   {
@@ -36,6 +37,7 @@ const anyFrames = fc.record(
     fromVersion: fc.oneof(ids, fc.constant(null)),
     version: fc.oneof(ids, fc.constant(1), fc.double()),
     clientId: fc.oneof(fc.string({ maxLength: 4 }), edgeText(4), fc.constantFrom("x".repeat(200), "x".repeat(201)), fc.integer()),
+    hub: fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("hub1", "1hub", "ab", "a".repeat(45), "a".repeat(46), "Hub-2"), fc.integer()),
     extra: fc.string(),
   },
   { requiredKeys: [] },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
-import { ConnectionSession, type ConnectionContext } from "../../../src/server/connection-session.js";
+import { ConnectionSession, type ConnectionContext, type HubServices } from "../../../src/server/connection-session.js";
 import { FairInput } from "../../../src/server/fair-input.js";
 import { MemoryBudget } from "../../../src/server/memory-budget.js";
 import type { TransportSocket } from "../../../src/server/transport.js";
@@ -44,9 +44,13 @@ const ackingRuntime = {
 
 function session(maxBufferedBytes: number): { session: ConnectionSession; socket: ScriptedSocket } {
   const socket = new ScriptedSocket();
-  const context: ConnectionContext = {
+  const hub: HubServices = {
+    name: "default",
     runtime: ackingRuntime,
-    subscriptions: { subscribe: () => {}, unsubscribe: () => {}, drained: () => {}, closed: () => {} },
+    liveState: { subscribe: () => {}, unsubscribe: () => {}, drained: () => {}, closed: () => {} },
+  };
+  const context: ConnectionContext = {
+    hubs: { peek: () => hub, get: async () => hub },
     maxMessageBytes: 1024 * 1024,
     maxBufferedBytes,
     maxInflightRequests: 1000,

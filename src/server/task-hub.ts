@@ -1,0 +1,97 @@
+import type { Logger } from "../log.js";
+import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/index.js";
+import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
+import { LmdbStore } from "../storage/index.js";
+import type { AppDefinitions } from "./app-definitions.js";
+import { InstanceWatchHub } from "./instance-watch-hub.js";
+import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
+import { OrchestrationRequests } from "./orchestration-requests.js";
+
+/** How each task hub is run: the same app and tuning for every hub a server serves. */
+export interface TaskHubSettings {
+  readonly app: AppDefinitions;
+  /** Partitions of a new hub's store (default 16). */
+  readonly partitions?: number;
+  readonly maxCachedEntities?: number;
+  readonly maxFailuresPerType?: number;
+  /** Past this many unsent bytes a subscriber's connection is closed. */
+  readonly maxBufferedBytes: number;
+  readonly liveState?: LiveStateOptions;
+  readonly orchestration?: Pick<OrchestrationHostOptions, "maxConcurrentActivities" | "activityTimeoutMs" | "maxCachedInstances" | "limits">;
+  readonly clock?: Clock;
+  readonly log: Logger;
+  /** Called when a hub's store fails and it stops taking work. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+/**
+ * One task hub: all state of one deployment (entities, instances, histories, timers, signal marks) in
+ * a store of its own, with its own commit pipeline, entity runtime, orchestration host, live state and
+ * instance watches. A server serves one or more, side by side.
+ */
+export class TaskHub {
+  private closing: Promise<void> | undefined;
+  private aborting: Promise<void> | undefined;
+  private storeClosed: Promise<void> | undefined;
+
+  private constructor(
+    /** The canonical (lowercase) name. */
+    readonly name: string,
+    readonly store: LmdbStore,
+    readonly runtime: EntityRuntime,
+    /** Present when the app defines orchestrations or activities. */
+    readonly orchestrationHost: OrchestrationHost | undefined,
+    readonly orchestrations: OrchestrationRequests | undefined,
+    readonly watches: InstanceWatchHub | undefined,
+    readonly liveState: LiveStateHub,
+  ) {}
+
+  /** Opens the hub's store at `path` (taking its lock) and starts it: its mailboxes and timers are taken back. */
+  static async open(name: string, path: string, settings: TaskHubSettings): Promise<TaskHub> {
+    const { app, log } = settings;
+    const store = await LmdbStore.open({ path, partitionCount: settings.partitions });
+    let runtime: EntityRuntime;
+    let host: OrchestrationHost | undefined;
+    try {
+      const pipeline = new CommitPipeline({ store, log, clock: settings.clock, onFatal: settings.onFatal });
+      runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: settings.maxCachedEntities, maxFailuresPerType: settings.maxFailuresPerType, log });
+      if (app.orchestrations.length + app.activities.length > 0) {
+        const orchestrationHost = new OrchestrationHost({ pipeline, ...app, ...settings.orchestration, log });
+        runtime.lockHolderCheck = (holder) => orchestrationHost.isRunning(holder);
+        host = orchestrationHost;
+      }
+    } catch (error) {
+      await store.close(); // frees the directory for a retry
+      throw error;
+    }
+    runtime.start();
+    host?.start();
+    const liveState = new LiveStateHub(runtime, { hardBufferBytes: settings.maxBufferedBytes, ...settings.liveState });
+    const watches = host ? new InstanceWatchHub(host) : undefined;
+    const orchestrations = host && watches ? new OrchestrationRequests(host, watches) : undefined;
+    return new TaskHub(name, store, runtime, host, orchestrations, watches, liveState);
+  }
+
+  /** Stops taking work, finishes what is queued, makes it durable and closes the store (connections are closed first by the server). */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      this.liveState.close();
+      this.watches?.close();
+      this.orchestrationHost?.stop();
+      await this.runtime.close();
+      await this.closeStore();
+    })());
+  }
+
+  /** For a fatal error: stops taking work at once, lets the commit in flight settle, closes the store. */
+  abort(): Promise<void> {
+    return (this.aborting ??= (async () => {
+      await this.runtime.abort();
+      await this.closeStore();
+    })());
+  }
+
+  private closeStore(): Promise<void> {
+    return (this.storeClosed ??= this.store.close());
+  }
+}
