@@ -1,4 +1,5 @@
 import type { EntityIdOf, EntityProxy } from "./entity-proxy.js";
+import type { EntityQueryClient } from "./entity-queries.js";
 import type { FailurePage, FailureQuery } from "./failure-types.js";
 import type { OrchestrationClient } from "./orchestration-calls.js";
 import type { LiveStateListener, Subscription } from "./subscription.js";
@@ -9,8 +10,8 @@ export interface EntitySnapshot<S = unknown> {
   readonly version: number;
 }
 
-/** A connection to a durable-entities server, as returned by `connect()`: entities here, orchestrations in OrchestrationClient. */
-export interface DurableClient extends OrchestrationClient {
+/** A connection to a durable-entities server, as returned by `connect()`: entities here, listing and cleaning them in EntityQueryClient, orchestrations in OrchestrationClient. */
+export interface DurableClient extends OrchestrationClient, EntityQueryClient {
   /** Names this client across reconnects. */
   readonly clientId: string;
   /** True while a connection is established (requests made otherwise wait for one). */

@@ -17,6 +17,12 @@ export interface ClientOptions {
    * case does not matter. Default: the server's own (its `--hub`, `default` unless set).
    */
   readonly hub?: string;
+  /**
+   * The token of a server that authenticates (`serve --auth FILE`). Under Node it is sent as
+   * `Authorization: Bearer`; in browsers, which cannot set headers on a WebSocket, as a `bearer.<token>`
+   * protocol value (or a `token` query parameter when it holds characters a protocol value cannot).
+   */
+  readonly token?: string;
   /** How long connect() keeps trying before it rejects with `disconnected` (default 10,000 ms). */
   readonly connectTimeoutMs?: number;
   /** How long after a drop pending requests wait for a new connection before they fail with `disconnected` (default 10,000 ms). */
@@ -42,6 +48,7 @@ const MAX_CLIENT_NAME_LENGTH = 128;
 export interface ResolvedClientOptions {
   readonly clientId: string;
   readonly hub: string | undefined;
+  readonly token: string | undefined;
   readonly connectTimeoutMs: number;
   readonly disconnectTimeoutMs: number;
   readonly maxQueuedRequests: number;
@@ -63,6 +70,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   return {
     clientId: options.clientId === undefined ? globalThis.crypto.randomUUID() : `${options.clientId}/${globalThis.crypto.randomUUID()}`,
     hub: options.hub,
+    token: options.token,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     disconnectTimeoutMs: options.disconnectTimeoutMs ?? 10_000,
     maxQueuedRequests: options.maxQueuedRequests ?? 10_000,

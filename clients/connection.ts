@@ -5,7 +5,7 @@ import type { ServerFrame, WelcomeFrame } from "../protocol/server-frames.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { CLIENT_MESSAGE_LIMITS, messageLimitsFor, packFrames, type MessageLimits } from "./message-packer.js";
-import { messageText, type WebSocketFactory, type WebSocketLike } from "./web-socket.js";
+import { messageText, refusedUpgradeStatus, type WebSocketFactory, type WebSocketLike } from "./web-socket.js";
 
 /** What a connection tells its client. */
 export interface ConnectionEvents {
@@ -28,6 +28,8 @@ export interface ConnectionOptions {
   readonly clientId: string;
   /** The task hub to work in (undefined: the server's own). */
   readonly hub: string | undefined;
+  /** The token the server wants (undefined: none). */
+  readonly token: string | undefined;
   readonly backoff: BackoffOptions;
   readonly handshakeTimeoutMs: number;
   readonly openSocket: WebSocketFactory;
@@ -117,7 +119,7 @@ export class Connection {
     if (this.stopped) return;
     let socket: WebSocketLike;
     try {
-      socket = await this.options.openSocket(this.url);
+      socket = await this.options.openSocket(this.url, this.options.token === undefined ? {} : { token: this.options.token });
     } catch (error) {
       this.events.report(new EntityError(ErrorCode.disconnected, `could not open a WebSocket to ${this.url}: ${(error as Error).message}`));
       this.scheduleRetry();
@@ -132,7 +134,11 @@ export class Connection {
     const hub = this.options.hub === undefined ? {} : { hub: this.options.hub };
     socket.onopen = () => socket.send(JSON.stringify({ type: "hello", version: PROTOCOL_VERSION, clientId: this.options.clientId, ...hub }));
     socket.onmessage = (event) => this.receive(socket, event.data);
-    socket.onerror = () => {};
+    socket.onerror = (event) => {
+      const status = refusedUpgradeStatus(event);
+      if (status === 401) this.refuse(socket, new EntityError(ErrorCode.unauthorized, "the server refused the token (HTTP 401): give a valid one with the token option"));
+      else if (status === 403) this.refuse(socket, new EntityError(ErrorCode.forbidden, "the server refused the connection (HTTP 403): a page of another origin, or a token it refuses"));
+    };
     socket.onclose = () => this.socketClosed(socket);
     this.handshakeTimer = setTimeout(() => socket.close(), this.options.handshakeTimeoutMs);
   }

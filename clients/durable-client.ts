@@ -10,6 +10,7 @@ import type { FailurePage, FailureQuery } from "./failure-types.js";
 import { InstanceWatches } from "./instance-watches.js";
 import { copyInput } from "./json-input.js";
 import { OrchestrationCalls, type OrchestrationRequest } from "./orchestration-calls.js";
+import { EntityQueryCalls, type CleanEntitiesOptions, type CleanEntitiesResult, type DeleteEntityResult, type EntityQuery, type EntityQueryRequest } from "./entity-queries.js";
 import type { InstanceQuery, InstanceStatusListener, OrchestrationDefinitionShape, StartOptions, WaitOptions } from "./orchestration-types.js";
 import { PendingRequest } from "./pending-request.js";
 import { PendingTable } from "./pending-table.js";
@@ -18,7 +19,7 @@ import { isResentAfterReconnect, lostInFlight } from "./resend-policy.js";
 import { LiveSubscriptions, type LiveStateListener, type Subscription } from "./subscription.js";
 
 /** Requests answered by id (subscribe, watch and their undoing are tracked by their own registries). */
-type Answered = SignalFrame | CallFrame | GetFrame | FailuresFrame | OrchestrationRequest;
+type Answered = SignalFrame | CallFrame | GetFrame | FailuresFrame | EntityQueryRequest | OrchestrationRequest;
 
 type PendingAnswer = PendingRequest<Answered>;
 
@@ -32,6 +33,7 @@ export class DurableClientSession implements DurableClient {
   private readonly live: LiveSubscriptions;
   private readonly watches: InstanceWatches;
   private readonly orchestrations: OrchestrationCalls;
+  private readonly entityQueries: EntityQueryCalls;
   private isConnected = false;
   /** The server's limit on unanswered requests (from `welcome`); more wait in the queue. */
   private window = Number.POSITIVE_INFINITY;
@@ -56,6 +58,7 @@ export class DurableClientSession implements DurableClient {
     };
     this.live = new LiveSubscriptions(port);
     this.watches = new InstanceWatches(port);
+    this.entityQueries = new EntityQueryCalls({ nextId: () => this.nextRequestId++, request: (frame) => this.request(frame) });
     this.orchestrations = new OrchestrationCalls({
       nextId: () => this.nextRequestId++,
       request: (frame) => this.request(frame),
@@ -129,6 +132,11 @@ export class DurableClientSession implements DurableClient {
     return this.request(frame);
   }
 
+  // Entity queries (entity-queries.ts): callers see EntityQueryClient's generic signature.
+  listEntities(query: EntityQuery<any>): Promise<any> { return this.entityQueries.listEntities(query); }
+  deleteEntity(entityId: string): Promise<DeleteEntityResult> { return this.entityQueries.deleteEntity(entityId); }
+  cleanEntities(options?: CleanEntitiesOptions): Promise<CleanEntitiesResult> { return this.entityQueries.cleanEntities(options); }
+
   // Orchestrations (orchestration-calls.ts): callers see OrchestrationClient's generic signatures; these pass values through.
   start(orchestration: string | OrchestrationDefinitionShape, input?: unknown, options?: StartOptions): Promise<string> { return this.orchestrations.start(orchestration, input, options); }
   status(instanceId: string): Promise<any> { return this.orchestrations.status(instanceId); }
@@ -137,6 +145,7 @@ export class DurableClientSession implements DurableClient {
   terminate(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.terminate(instanceId, reason); }
   suspend(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.suspend(instanceId, reason); }
   resume(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.resume(instanceId, reason); }
+  rewind(instanceId: string, reason?: unknown): Promise<void> { return this.orchestrations.rewind(instanceId, reason); }
   purge(instanceId: string) { return this.orchestrations.purge(instanceId); }
   list(query?: InstanceQuery) { return this.orchestrations.list(query); }
   history(instanceId: string) { return this.orchestrations.history(instanceId); }

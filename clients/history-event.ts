@@ -18,6 +18,8 @@ export type HistoryEvent =
   | { readonly type: "EventSent"; readonly timestamp: number; readonly eventId: number; readonly instanceId: string; readonly name: string; readonly input?: unknown }
   | { readonly type: "ExecutionCompleted"; readonly timestamp: number; readonly status: "Completed" | "Failed"; readonly result?: unknown; readonly failure?: FailureDetails }
   | { readonly type: "ExecutionTerminated" | "ExecutionSuspended" | "ExecutionResumed"; readonly timestamp: number; readonly reason?: unknown }
+  /** A rewind of the failed execution: replay skips the failures at these history positions, so their tasks run again. */
+  | { readonly type: "ExecutionRewound"; readonly timestamp: number; readonly reason?: unknown; readonly rewoundEvents: readonly number[] }
   | { readonly type: "ContinueAsNew"; readonly timestamp: number; readonly input?: unknown };
 
 /** The name of a history event type. */

@@ -2,6 +2,7 @@ export { connect } from "./connect.js";
 export type { ClientOptions } from "./client-options.js";
 export type { DurableClient, EntitySnapshot, SignalOptions } from "./client-api.js";
 export type { FailedSignal, FailurePage, FailureQuery } from "./failure-types.js";
+export type { EntityQueryClient, EntityQuery, EntityPage, ListedEntity, EntityTypeOf, DeleteEntityResult, CleanEntitiesOptions, CleanEntitiesResult } from "./entity-queries.js";
 export type { EntityProxy, EntityCalls, EntitySignals, EntityStateOf, CallOf, SignalOf, UntypedOperations } from "./entity-proxy.js";
 export type { Subscription, LiveStateListener, LiveStateInfo } from "./subscription.js";
 export type { OrchestrationClient } from "./orchestration-calls.js";

@@ -45,6 +45,16 @@ export interface OrchestrationClient {
   /** Pauses a running instance: what arrives for it waits until it is resumed. */
   suspend(instanceId: string, reason?: unknown): Promise<void>;
   resume(instanceId: string, reason?: unknown): Promise<void>;
+  /**
+   * Rewinds a Failed instance (Durable Functions' rewind): the failures that failed it are taken back,
+   * their activities run again (failed sub-orchestrations are rewound too), and it goes on from there;
+   * resolves once the rewind is durable (the instance is Running again). Rejects with `invalid_state`
+   * when it has not failed (or failed where a rewind cannot help: inside a critical section, or waiting
+   * for an entity call), `not_found` when there is no such instance. An instance that failed in its own
+   * code, not on a task, has nothing to retry: its rewind replays the code, which fails it again
+   * unless the code deployed now no longer throws there.
+   */
+  rewind(instanceId: string, reason?: unknown): Promise<void>;
   /** Deletes a finished instance and its history (`instancesDeleted: 0` when there was none). Rejects with `instance_exists` while it runs. */
   purge(instanceId: string): Promise<PurgeResult>;
   /** One page of instances matching the query; follow `continuation` for the rest. */
@@ -110,6 +120,10 @@ export class OrchestrationCalls {
 
   resume(instanceId: string, reason?: unknown): Promise<void> {
     return this.control("resume", instanceId, reason);
+  }
+
+  rewind(instanceId: string, reason?: unknown): Promise<void> {
+    return this.control("rewind", instanceId, reason);
   }
 
   purge(instanceId: string): Promise<PurgeResult> {

@@ -6,9 +6,10 @@ import { EntityError, ErrorCode } from "../protocol/entity-error.js";
  * server does not recognise a resend of them, so a resend could run them twice. They fail with
  * `disconnected` (they may or may not have happened). Signals are resent (the server de-duplicates
  * them by client id and number), and so are starts (de-duplicated the same way, on a fixed instance
- * id) and reads (`get`, `status`, `list`).
+ * id) and reads (`get`, `status`, `list`, `listEntities`). `deleteEntity` and `cleanEntities` are not:
+ * a resent delete could delete what was written since.
  */
-const NOT_RESENT: ReadonlySet<ClientRequest["type"]> = new Set(["call", "raise", "terminate", "suspend", "resume", "purge"]);
+const NOT_RESENT: ReadonlySet<ClientRequest["type"]> = new Set(["call", "raise", "terminate", "suspend", "resume", "rewind", "purge", "deleteEntity", "cleanEntities"]);
 
 /** True when `frame` is sent again after a reconnect if it was not answered. */
 export function isResentAfterReconnect(frame: ClientRequest): boolean {
@@ -30,8 +31,13 @@ function describe(frame: ClientRequest): string {
     case "terminate":
     case "suspend":
     case "resume":
+    case "rewind":
     case "purge":
       return `the ${frame.type} of instance ${frame.instanceId}`;
+    case "deleteEntity":
+      return `the delete of ${frame.entity}`;
+    case "cleanEntities":
+      return "the clean of entity storage";
     default:
       return `a ${frame.type} request`;
   }

@@ -9,10 +9,20 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
-/** Opens a WebSocket to a `ws:` or `wss:` URL (it need not be open yet when returned). */
-export type WebSocketFactory = (url: string) => WebSocketLike | Promise<WebSocketLike>;
+/** How a socket authenticates: the token it carries, if any. */
+export interface SocketAuth {
+  readonly token?: string;
+}
 
-type NodeWebSocketClass = new (url: string, options: { perMessageDeflate: boolean }) => WebSocketLike;
+/** Opens a WebSocket to a `ws:` or `wss:` URL (it need not be open yet when returned), carrying `auth.token` when given. */
+export type WebSocketFactory = (url: string, auth?: SocketAuth) => WebSocketLike | Promise<WebSocketLike>;
+
+type NodeWebSocketClass = new (url: string, options: { perMessageDeflate: boolean; headers?: Record<string, string> }) => WebSocketLike;
+
+/** The protocol the server answers with when a token rides as a protocol value. */
+const PROTOCOL_NAME = "durable-entities";
+/** Characters a WebSocket protocol value may hold (an HTTP token). */
+const PROTOCOL_VALUE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 let nodeWebSocket: Promise<NodeWebSocketClass> | undefined;
 
@@ -20,14 +30,29 @@ let nodeWebSocket: Promise<NodeWebSocketClass> | undefined;
  * Opens a WebSocket with the platform's implementation: the `ws` package under Node (imported
  * lazily, so a browser bundle never needs it), the global WebSocket elsewhere.
  */
-export async function openWebSocket(url: string): Promise<WebSocketLike> {
+export async function openWebSocket(url: string, auth: SocketAuth = {}): Promise<WebSocketLike> {
+  const { token } = auth;
   if (isNode()) {
     nodeWebSocket ??= import("ws").then((module) => module.default as unknown as NodeWebSocketClass);
     const WebSocketClass = await nodeWebSocket;
-    return new WebSocketClass(url, { perMessageDeflate: false });
+    return new WebSocketClass(url, { perMessageDeflate: false, ...(token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }) });
   }
   if (typeof globalThis.WebSocket !== "function") throw new Error("this runtime has no WebSocket; pass the webSocket option to connect()");
-  return new globalThis.WebSocket(url) as unknown as WebSocketLike;
+  // Browsers cannot set headers on a WebSocket: the token rides as a protocol value, or (when it has
+  // characters a protocol value cannot hold) as a query parameter.
+  if (token === undefined) return new globalThis.WebSocket(url) as unknown as WebSocketLike;
+  if (PROTOCOL_VALUE.test(token)) return new globalThis.WebSocket(url, [PROTOCOL_NAME, `bearer.${token}`]) as unknown as WebSocketLike;
+  const withToken = new URL(url);
+  withToken.searchParams.set("token", token);
+  return new globalThis.WebSocket(withToken.toString()) as unknown as WebSocketLike;
+}
+
+/** The HTTP status of a refused upgrade, from a `ws` error event ("Unexpected server response: 401"); browsers tell nothing. */
+export function refusedUpgradeStatus(event: unknown): number | undefined {
+  const message = (event as { message?: unknown } | null)?.message;
+  if (typeof message !== "string") return undefined;
+  const match = /Unexpected server response: (\d{3})/.exec(message);
+  return match ? Number(match[1]) : undefined;
 }
 
 function isNode(): boolean {

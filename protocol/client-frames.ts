@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { EntityId } from "./entity-id.js";
+import { ENTITY_QUERY_FRAMES } from "./entity-query-frames.js";
 import { FailuresFrame } from "./failure-frames.js";
 import { isKeyText, KEY_TEXT_RULE } from "./key-text.js";
 import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "./task-hub-name.js";
@@ -71,6 +72,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
   SubscribeFrame,
   UnsubscribeFrame,
   FailuresFrame,
+  ...ENTITY_QUERY_FRAMES,
   ...ORCHESTRATION_FRAMES,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;

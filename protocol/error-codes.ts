@@ -30,6 +30,8 @@ export const ErrorCode = {
   instance_exists: "instance_exists",
   /** The orchestration instance has finished (completed, failed or terminated): it takes no more events. */
   instance_finished: "instance_finished",
+  /** The orchestration instance's state does not allow the request (a rewind of an instance that has not failed, or cannot be rewound). */
+  invalid_state: "invalid_state",
   /** The app defines no orchestration of that name. */
   unknown_orchestration: "unknown_orchestration",
   /** Replaying an orchestration's history, its code asked for something else than the history holds. */
@@ -40,6 +42,16 @@ export const ErrorCode = {
   timeout: "timeout",
   /** The task hub cannot be served here: another server on the same data directory serves it, or this server has as many hubs open as it allows. */
   hub_unavailable: "hub_unavailable",
+  /** The entity's stored record cannot be read (damaged, or not this server's); it is quarantined, the others keep serving. */
+  entity_unavailable: "entity_unavailable",
+  /** The operation would leave a state larger than an entity may hold; its changes were rolled back. */
+  state_too_large: "state_too_large",
+  /** The connection sent more requests a second than the server allows; `details.retryAfterMs` says when to send again. */
+  rate_limited: "rate_limited",
+  /** The request carries no token, or one the server does not know (HTTP 401; a WebSocket upgrade is refused). */
+  unauthorized: "unauthorized",
+  /** The token is known but does not allow this action on this target (HTTP 403); the connection stays open. */
+  forbidden: "forbidden",
   /** Something failed inside the server; details are in its log, not on the wire. */
   internal: "internal",
 } as const;

@@ -1,5 +1,6 @@
 import type { ClientFrame } from "./client-frames.js";
 import { ENTITY_NAME_PATTERN, isEntityId } from "./entity-id.js";
+import { MAX_ENTITY_CONTINUATION, MAX_ENTITY_PAGE, MAX_KEY_PREFIX } from "./entity-query-frames.js";
 import { MAX_FAILURES_PAGE } from "./failure-frames.js";
 import { isInstanceId } from "./instance-id.js";
 import { isKeyText } from "./key-text.js";
@@ -28,6 +29,7 @@ export function readClientFrame(item: unknown): ClientFrame | undefined {
   const type = frame.type;
   if (type === "hello") return readHello(frame);
   if (type === "failures") return readFailures(frame);
+  if (type === "listEntities" || type === "deleteEntity" || type === "cleanEntities") return readEntityQuery(frame, type);
   if (type !== "signal" && type !== "call" && type !== "get" && type !== "subscribe" && type !== "unsubscribe") return readOrchestrationFrame(frame);
   const { id, entity } = frame;
   if (!isRequestId(id) || typeof entity !== "string" || !isEntityId(entity)) return undefined;
@@ -107,6 +109,7 @@ function readOrchestrationFrame(frame: Record<string, unknown>): ClientFrame | u
     case "terminate":
     case "suspend":
     case "resume":
+    case "rewind":
       return { type, id, instanceId, ...("reason" in frame ? { reason: frame.reason } : {}) };
     case "status": {
       const history = optional(frame, "history", (value) => typeof value === "boolean");
@@ -157,4 +160,38 @@ function readFailures(frame: Record<string, unknown>): ClientFrame | undefined {
     Object.assign(fields, field.fields);
   }
   return { type: "failures", id, ...fields } as ClientFrame;
+}
+
+/** Entity queries: as their zod schemas in entity-query-frames.ts have them. */
+function readEntityQuery(frame: Record<string, unknown>, type: "listEntities" | "deleteEntity" | "cleanEntities"): ClientFrame | undefined {
+  const id = frame.id;
+  if (!isRequestId(id)) return undefined;
+  if (type === "deleteEntity") return typeof frame.entity === "string" && isEntityId(frame.entity) ? { type, id, entity: frame.entity } : undefined;
+  if (type === "listEntities" && !isName(frame.entityType)) return undefined;
+  const fields: Record<string, unknown> = type === "listEntities" ? { entityType: frame.entityType } : {};
+  const isBoolean = (value: unknown) => typeof value === "boolean";
+  const checks: Array<[string, (value: unknown) => boolean]> =
+    type === "cleanEntities"
+      ? [
+          ["entityType", isName],
+          ["removeEmpty", isBoolean],
+          ["releaseOrphanedLocks", isBoolean],
+        ]
+      : [
+          ["ignoreCase", isBoolean],
+          ["prefix", (value) => isString(MAX_KEY_PREFIX)(value) && isKeyText(value as string)],
+          ["includeState", isBoolean],
+          ["includeDeleted", isBoolean],
+          ["modifiedFrom", isNumber],
+          ["modifiedTo", isNumber],
+          ["pageSize", (value) => typeof value === "number" && Number.isSafeInteger(value) && value > 0 && value <= MAX_ENTITY_PAGE],
+          ["continuation", isString(MAX_ENTITY_CONTINUATION)],
+          ["count", isBoolean],
+        ];
+  for (const [name, valid] of checks) {
+    const field = optional(frame, name, valid);
+    if (!field.ok) return undefined;
+    Object.assign(fields, field.fields);
+  }
+  return { type, id, ...fields } as ClientFrame;
 }

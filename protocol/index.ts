@@ -8,6 +8,7 @@ export * from "./request-id.js";
 export * from "./instance-id.js";
 export * from "./orchestration-frames.js";
 export * from "./failure-frames.js";
+export * from "./entity-query-frames.js";
 export * from "./client-frames.js";
 export * from "./server-frames.js";
 export * from "./codec.js";

@@ -26,14 +26,20 @@ export type StartFrame = z.infer<typeof StartFrame>;
 export const RaiseFrame = z.object({ type: z.literal("raise"), id: RequestId, instanceId: InstanceId, event: EventName, data: z.unknown().optional() });
 export type RaiseFrame = z.infer<typeof RaiseFrame>;
 
-const control = <T extends "terminate" | "suspend" | "resume">(type: T) =>
+const control = <T extends "terminate" | "suspend" | "resume" | "rewind">(type: T) =>
   z.object({ type: z.literal(type), id: RequestId, instanceId: InstanceId, reason: z.unknown().optional() });
 /** Terminates a running instance (its output is the reason); acknowledged once durable. */
 export const TerminateFrame = control("terminate");
 /** Suspends a running instance: events wait until it is resumed. */
 export const SuspendFrame = control("suspend");
 export const ResumeFrame = control("resume");
-export type ControlFrame = z.infer<typeof TerminateFrame> | z.infer<typeof SuspendFrame> | z.infer<typeof ResumeFrame>;
+/**
+ * Rewinds a Failed instance: the failures that failed it are taken back and their activities run
+ * again (failed sub-orchestrations are rewound too); acknowledged once durable. Refused with
+ * `invalid_state` when the instance has not failed.
+ */
+export const RewindFrame = control("rewind");
+export type ControlFrame = z.infer<typeof TerminateFrame> | z.infer<typeof SuspendFrame> | z.infer<typeof ResumeFrame> | z.infer<typeof RewindFrame>;
 
 /** Deletes a finished instance and its history; answered with `result` `{ instancesDeleted }`. */
 export const PurgeFrame = z.object({ type: z.literal("purge"), id: RequestId, instanceId: InstanceId });
@@ -74,7 +80,7 @@ export const UnwatchFrame = z.object({ type: z.literal("unwatch"), id: RequestId
 export type UnwatchFrame = z.infer<typeof UnwatchFrame>;
 
 /** Every orchestration request a client may send. */
-export const ORCHESTRATION_FRAMES = [StartFrame, RaiseFrame, TerminateFrame, SuspendFrame, ResumeFrame, PurgeFrame, StatusFrame, ListFrame, WatchFrame, UnwatchFrame] as const;
+export const ORCHESTRATION_FRAMES = [StartFrame, RaiseFrame, TerminateFrame, SuspendFrame, ResumeFrame, RewindFrame, PurgeFrame, StatusFrame, ListFrame, WatchFrame, UnwatchFrame] as const;
 export type OrchestrationFrame = z.infer<(typeof ORCHESTRATION_FRAMES)[number]>;
 
 /** Why an instance failed. */

@@ -30,4 +30,5 @@ export {
   type OutputOf,
 } from "./orchestration/index.js";
 export { startServer, type RunningServer, type ServerOptions } from "./server/index.js";
+export { createCheckStatusResponse, checkStatusPayload, type CheckStatusOptions } from "./server/index.js";
 export { EntityError, isEntityError, ErrorCode } from "../protocol/index.js";

@@ -13,6 +13,7 @@ const CONNECT_TIMEOUT_MS = 2000;
 export async function withClient<T>(args: ParsedArgs, work: (client: DurableClient) => Promise<T>): Promise<T> {
   const url = stringOption(args, "url") ?? process.env.DURABLE_ENTITIES_URL ?? DEFAULT_URL;
   const hub = stringOption(args, "hub") ?? process.env.DURABLE_ENTITIES_HUB;
+  const token = stringOption(args, "token") ?? process.env.DURABLE_ENTITIES_TOKEN;
   if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
   const diagnosis = new ConnectionDiagnosis();
   let connected = false;
@@ -20,6 +21,7 @@ export async function withClient<T>(args: ParsedArgs, work: (client: DurableClie
   try {
     client = await connect(url, {
       ...(hub === undefined ? {} : { hub }),
+      ...(token === undefined ? {} : { token }),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       disconnectTimeoutMs: 5000,
       webSocket: diagnosis.openSocket,

@@ -20,10 +20,10 @@ export class ConnectionDiagnosis {
   private last: Attempt | undefined;
 
   /** The `webSocket` option of `connect`. */
-  readonly openSocket: WebSocketFactory = (url) => {
+  readonly openSocket: WebSocketFactory = (url, auth = {}) => {
     const attempt: Attempt = { opened: false };
     this.last = attempt;
-    const socket = new WebSocket(url, { perMessageDeflate: false });
+    const socket = new WebSocket(url, { perMessageDeflate: false, ...(auth.token === undefined ? {} : { headers: { authorization: `Bearer ${auth.token}` } }) });
     socket.on("open", () => (attempt.opened = true));
     socket.on("error", (error: Error & { code?: string; errors?: Array<{ code?: string }> }) => {
       attempt.error = { code: error.code ?? error.errors?.[0]?.code, message: error.message };

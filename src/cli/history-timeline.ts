@@ -12,12 +12,12 @@ export function formatHistory(events: readonly HistoryEvent[]): string[] {
   const width = Math.max(0, ...events.map((event) => event.type.length));
   return events.map((event) => {
     if ("eventId" in event) scheduled.set(event.eventId, event.type === "TimerCreated" ? "timer" : event.name);
-    const detail = describe(event, (id) => `${scheduled.get(id) ?? "task"} #${id}`);
+    const detail = describe(event, (id) => `${scheduled.get(id) ?? "task"} #${id}`, events);
     return `${relativeTime(event.timestamp - first).padStart(11)}  ${detail ? `${event.type.padEnd(width)}  ${detail}` : event.type}`;
   });
 }
 
-function describe(event: HistoryEvent, task: (id: number) => string): string {
+function describe(event: HistoryEvent, task: (id: number) => string, events: readonly HistoryEvent[]): string {
   switch (event.type) {
     case "ExecutionStarted": {
       const parent = event.parentInstanceId === undefined ? "" : ` (sub-orchestration of ${event.parentInstanceId})`;
@@ -49,6 +49,14 @@ function describe(event: HistoryEvent, task: (id: number) => string): string {
       return value("reason", event.reason).trim();
     case "ContinueAsNew":
       return value("input", event.input).trim();
+    case "ExecutionRewound": {
+      // The failures it took back, by the task each failed (they run again).
+      const retried = event.rewoundEvents.map((position) => {
+        const failed = events[position];
+        return failed !== undefined && "taskScheduledId" in failed ? task(failed.taskScheduledId) : `event ${position}`;
+      });
+      return `${retried.length > 0 ? `retries ${retried.join(", ")}` : "nothing failed to retry"}${value(" reason", event.reason)}`;
+    }
     default:
       return "";
   }

@@ -4,9 +4,9 @@ import { UsageError, type ParsedArgs } from "./parse-args.js";
 const ENTITY_ID_SHAPE = "an entity id is the entity's type name, a slash and a key, like Counter/alice or Stats/page-views";
 
 /** Commands whose first operand is an entity id. */
-const ENTITY_COMMANDS = new Set(["signal", "call", "get"]);
+const ENTITY_COMMANDS = new Set(["signal", "call", "get", "delete"]);
 /** Commands whose first operand is an orchestration instance id. */
-const INSTANCE_COMMANDS = new Set(["status", "wait", "raise", "terminate", "suspend", "resume", "purge", "history"]);
+const INSTANCE_COMMANDS = new Set(["status", "wait", "raise", "terminate", "suspend", "resume", "rewind", "purge", "history"]);
 
 /**
  * Checks the ids on a command line before anything connects, so that a malformed one gets a usage error

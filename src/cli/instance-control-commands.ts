@@ -1,7 +1,7 @@
 import { operands, parseJsonArgument, withClient } from "./client-connection.js";
 import { rejectUnknownOptions, stringOption, type ParsedArgs } from "./parse-args.js";
 
-export const INSTANCE_CONTROL_COMMANDS = ["start", "raise", "terminate", "suspend", "resume", "purge"] as const;
+export const INSTANCE_CONTROL_COMMANDS = ["start", "raise", "terminate", "suspend", "resume", "rewind", "purge"] as const;
 export type InstanceControlCommand = (typeof INSTANCE_CONTROL_COMMANDS)[number];
 
 /**
@@ -40,4 +40,4 @@ export async function instanceControlCommand(command: InstanceControlCommand, ar
   }
 }
 
-const PAST = { terminate: "terminated", suspend: "suspended", resume: "resumed" } as const;
+const PAST = { terminate: "terminated", suspend: "suspended", resume: "resumed", rewind: "rewound" } as const;

@@ -1,17 +1,18 @@
 import { resolve } from "node:path";
 import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
-import { createLogger, errorMessage, writeOrDrop } from "../log.js";
+import { createLogger, errorMessage, writeOrDrop, type Logger } from "../log.js";
+import { accessHooksOf, AppHooksPolicy, TokenPolicy, type AccessPolicy } from "../security/index.js";
 import { startServer, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
 import { watchDataDirCreation } from "./data-dir-cleanup.js";
 import { createFatalExit } from "./fatal-exit.js";
 import { loadApp } from "./load-app.js";
-import { integerOption, rejectUnknownOptions, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
+import { integerOption, listOption, rejectUnknownOptions, stringOption, UsageError, type ParsedArgs } from "./parse-args.js";
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes"]);
   const appFile = stringOption(args, "app");
   const hub = stringOption(args, "hub");
   if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
@@ -19,6 +20,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
   const log = createLogger();
   const app = appFile ? await loadApp(appFile) : demoApp;
+  const access = await accessPolicy(args, app, log);
   let server: RunningServer | undefined;
   // An uncaught exception, an unhandled rejection or a failed commit: stop work, let the store settle, exit 1.
   const fatalExit = createFatalExit({
@@ -37,6 +39,14 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     dataDir,
     staticDir,
     hub,
+    access,
+    tls: tlsFiles(args),
+    heartbeatSeconds: integerOption(args, "heartbeat-interval", 1, 3600),
+    maxConnections: integerOption(args, "max-connections", 1, 10_000_000),
+    rateLimit: integerOption(args, "rate-limit", 1, 100_000_000),
+    maxStateBytes: integerOption(args, "max-state-bytes", 1024, 1024 * 1024 * 1024),
+    insecure: args.options.insecure === true,
+    allowedOrigins: listOption(args, "allow-origin"),
     maxHubs: integerOption(args, "max-hubs", 1, 1000),
     host: stringOption(args, "host") ?? "127.0.0.1",
     port: integerOption(args, "port", 0, 65535) ?? 7071,
@@ -69,6 +79,15 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
       },
     );
   };
+  if (access?.reload) {
+    const reload = access.reload.bind(access);
+    process.on("SIGHUP", () => {
+      reload().then(
+        () => log.info("tokens file reloaded", { file: stringOption(args, "auth") }),
+        (error: unknown) => log.error("tokens file not reloaded; the tokens in force stay", { error: errorMessage(error) }),
+      );
+    });
+  }
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
   // The banner is for a person (and for scripts that wait for it, and may send SIGTERM at once: so it comes
@@ -76,6 +95,24 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   // never take the server down.
   writeOrDrop(process.stdout, `durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
   if (appFile === undefined) writeOrDrop(process.stdout, `demo page: ${server.url}/demo\n`);
+}
+
+/** Who may do what: a tokens file (`--auth`), or the app module's own authenticate and authorize hooks; neither is open access. */
+async function accessPolicy(args: ParsedArgs, app: Record<string, unknown>, log: Logger): Promise<AccessPolicy | undefined> {
+  const file = stringOption(args, "auth");
+  const hooks = accessHooksOf(app);
+  if (file !== undefined && hooks !== undefined) throw new UsageError("the app exports authenticate and authorize hooks and --auth gives a tokens file: use one of them");
+  if (file !== undefined) return TokenPolicy.fromFile(resolve(file));
+  return hooks === undefined ? undefined : new AppHooksPolicy(hooks, log);
+}
+
+/** `--tls-cert` and `--tls-key`, both or neither. */
+function tlsFiles(args: ParsedArgs): { certFile: string; keyFile: string } | undefined {
+  const cert = stringOption(args, "tls-cert");
+  const key = stringOption(args, "tls-key");
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new UsageError("--tls-cert and --tls-key go together: give the certificate and its private key (PEM files)");
+  return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
 /** Orchestration tuning from the command line (absent options keep their defaults). */

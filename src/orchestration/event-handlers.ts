@@ -31,6 +31,7 @@ export const eventHandlers: Handlers = {
   ExecutionTerminated: ignore,
   ExecutionSuspended: ignore,
   ExecutionResumed: ignore,
+  ExecutionRewound: ignore, // the executor skips the failures it takes back before any handler runs
   ContinueAsNew: ignore,
 };
 

@@ -84,6 +84,13 @@ export class Execution implements RunnerHost, EntityMessagesHost {
     return this.#completions.size;
   }
 
+  /** The ids of the open tasks of one kind (what the code still waits for), in id order. */
+  openTaskIds(kind: Completion["kind"]): number[] {
+    const ids: number[] = [];
+    for (const [id, completion] of this.#completions) if (completion.kind === kind) ids.push(id);
+    return ids.sort((a, b) => a - b);
+  }
+
   // ---- applying history (event handlers) ----
 
   /** An event that can run code was applied (the next step sees a new random stream). */

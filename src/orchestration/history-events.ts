@@ -31,6 +31,7 @@ export const HistoryEventType = {
   HistoryState: 18,
   ExecutionSuspended: 19,
   ExecutionResumed: 20,
+  ExecutionRewound: 21,
 } as const;
 export type HistoryEventName = keyof typeof HistoryEventType;
 
@@ -177,6 +178,18 @@ export interface ExecutionResumed extends Stamped {
   readonly reason?: unknown;
 }
 
+/**
+ * A rewind of a failed execution (Durable Functions' `rewind`): the instance runs again from its
+ * failures. The events it names stay in the history (it is append-only) but replay skips them, so the
+ * tasks they failed are open again: their activities run again, failed sub-orchestrations are rewound.
+ */
+export interface ExecutionRewound extends Stamped {
+  readonly type: "ExecutionRewound";
+  readonly reason?: unknown;
+  /** The positions in this execution's history (0 = its first event) of the failures taken back: TaskFailed and SubOrchestrationInstanceFailed events. */
+  readonly rewoundEvents: readonly number[];
+}
+
 /** The code called continueAsNew: the last event of an execution; the next one starts with `input`. */
 export interface ContinueAsNew extends Stamped {
   readonly type: "ContinueAsNew";
@@ -201,4 +214,5 @@ export type HistoryEvent =
   | ExecutionTerminated
   | ExecutionSuspended
   | ExecutionResumed
+  | ExecutionRewound
   | ContinueAsNew;

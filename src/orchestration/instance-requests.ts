@@ -47,6 +47,20 @@ export interface ControlRequest extends Answered {
   readonly reason?: unknown;
 }
 
+/**
+ * A rewind of a failed instance: from a client, or from its parent's rewind (`parent` is then the
+ * link the parent expects; the child answers it as it answers a sub-orchestration, once it ends, or
+ * at once when it cannot be rewound or has ended already).
+ */
+export interface RewindRequest extends Answered {
+  readonly kind: "rewind";
+  readonly instanceId: string;
+  readonly reason?: unknown;
+  readonly parent?: ParentLink;
+  /** The parent's durable message, deleted by the turn that handles it. */
+  readonly message?: MailboxAddress;
+}
+
 /** A read of the instance's status (and history), answered with what is committed. */
 export interface ReadRequest extends Answered {
   readonly kind: "read";
@@ -56,9 +70,10 @@ export interface ReadRequest extends Answered {
   readonly historyFrom?: number;
 }
 
-export type InstanceRequest = StartRequest | EventRequest | ControlRequest | ReadRequest;
+export type InstanceRequest = StartRequest | EventRequest | ControlRequest | RewindRequest | ReadRequest;
 
 /** The body of a durable mailbox message to an instance (InstanceMessage.event). */
 export type InstanceMessageBody =
   | { readonly type: "start"; readonly name: string; readonly input?: unknown; readonly parent?: ParentLink; readonly depth: number }
-  | { readonly type: "event"; readonly event: HistoryEvent; readonly generation?: number };
+  | { readonly type: "event"; readonly event: HistoryEvent; readonly generation?: number }
+  | { readonly type: "rewind"; readonly reason?: unknown; readonly parent: ParentLink };

@@ -9,7 +9,8 @@ import type { OrchestrationDefinition } from "./definitions.js";
 import type { FailureDetails, HistoryEvent } from "./history-events.js";
 import { readHistoryPage } from "./history-page.js";
 import { isActive, statusOf, type InstanceRecord, type InstanceStatus } from "./instance-record.js";
-import type { ControlRequest, EventRequest, InstanceRequest, StartRequest } from "./instance-requests.js";
+import type { ControlRequest, EventRequest, InstanceRequest, RewindRequest, StartRequest } from "./instance-requests.js";
+import { rewindInstance } from "./instance-rewind.js";
 import type { LoadedInstance } from "./loaded-instance.js";
 import type { OrchestrationLimits } from "./orchestration-limits.js";
 import { ReplayExecutor, type ReplayResult } from "./replay-executor.js";
@@ -70,8 +71,9 @@ export class InstanceTurn {
   run(requests: readonly InstanceRequest[]): InstanceTurnEffects {
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i]!;
-      if (request.kind === "read" && request.history === true && (this.wroteHistory || this.instance.pendingCommits > 0)) {
-        // A history read answers from the store: it waits for a turn of its own once what came before is durable.
+      const readsHistory = (request.kind === "read" && request.history === true) || request.kind === "rewind";
+      if (readsHistory && (this.wroteHistory || this.pending.length > 0 || this.instance.pendingCommits > 0)) {
+        // A history read (or a rewind) works from the store: it waits for a turn of its own once what came before is durable.
         this.effects.leftover = requests.slice(i);
         break;
       }
@@ -86,6 +88,9 @@ export class InstanceTurn {
         case "read":
           this.runCode();
           this.read(request);
+          break;
+        case "rewind":
+          this.rewind(request);
           break;
         default:
           this.control(request);
@@ -111,8 +116,9 @@ export class InstanceTurn {
 
   /** Deletes what made a durable request, in this turn's batch (a stale result's work item belongs to a newer task: kept). */
   private consume(request: InstanceRequest): void {
-    if (request.kind !== "start" && request.kind !== "event") return;
+    if (request.kind !== "start" && request.kind !== "event" && request.kind !== "rewind") return;
     if (request.message) this.tick.batch.deleteMessage(request.message);
+    if (request.kind === "rewind") return;
     const current = request.kind === "event" && request.generation !== undefined && request.generation === this.instance.record?.generation;
     if (request.kind === "event" && request.workItem && current) this.tick.batch.deleteWorkItem(request.workItem);
     if (request.kind === "event" && request.timer) {
@@ -252,6 +258,17 @@ export class InstanceTurn {
       this.effects.statusChanged = this.recordChanged = true;
     }
     this.answer(request, ACK);
+  }
+
+  /** A rewind (instance-rewind.ts): when the instance runs again, its code runs over the ExecutionRewound first. */
+  private rewind(request: RewindRequest): void {
+    this.runCode();
+    const { outcome, rewound } = rewindInstance(this.instance, request, { tick: this.tick, effects: this.effects, actions: this.actions, deps: this.deps });
+    if (rewound) {
+      this.pending.push(rewound);
+      this.recordChanged = true;
+    }
+    this.answer(request, outcome);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { HistoryEvent } from "./history-events.js";
 import type { InstanceRecord } from "./instance-record.js";
 import type { InstanceRequest } from "./instance-requests.js";
 import type { ReplayExecutor } from "./replay-executor.js";
+import { rewoundPositions } from "./rewind-history.js";
 
 /**
  * An orchestration instance in memory: its record, its mailbox, what is open in its execution (so
@@ -33,12 +34,14 @@ export class LoadedInstance {
     return this.mailbox.length === 0 && !this.scheduled && this.pendingCommits === 0;
   }
 
-  /** Learns what is open from the current execution's history (read from the store). */
+  /** Learns what is open from the current execution's history (read from the store; failures a rewind took back complete nothing). */
   indexHistory(history: readonly HistoryEvent[]): void {
     const timers = new Map<number, number>();
     const work = new Set<number>();
     const children = new Set<number>();
-    for (const event of history) {
+    const rewound = rewoundPositions(history);
+    for (const [position, event] of history.entries()) {
+      if (rewound.has(position)) continue;
       if (event.type === "TimerCreated") timers.set(event.eventId, event.fireAt);
       else if (event.type === "TimerFired") timers.delete(event.timerId);
       else if (event.type === "TaskScheduled") work.add(event.eventId);

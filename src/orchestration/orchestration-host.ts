@@ -154,6 +154,8 @@ export class OrchestrationHost implements TickParticipant {
     const body = message.event as InstanceMessageBody;
     if (body.type === "start") {
       this.submit({ kind: "start", instanceId: message.target, name: body.name, input: body.input, parent: body.parent, depth: body.depth, message: address });
+    } else if (body.type === "rewind") {
+      this.submit({ kind: "rewind", instanceId: message.target, reason: body.reason, parent: body.parent, message: address });
     } else {
       this.submit({ kind: "event", instanceId: message.target, event: body.event, generation: body.generation, message: address });
     }
@@ -191,7 +193,7 @@ export class OrchestrationHost implements TickParticipant {
   /** Its next turn reads the history from the store (a replay, or a history read), so it must wait for its commits. */
   private needsCommittedHistory(instance: LoadedInstance): boolean {
     const first = instance.mailbox[0];
-    if (first?.kind === "read" && first.history === true) return true;
+    if ((first?.kind === "read" && first.history === true) || first?.kind === "rewind") return true;
     return instance.executor === undefined && (instance.record?.historyLength ?? 0) > 0;
   }
 

@@ -4,6 +4,7 @@ import { CODE_EVENTS, eventHandlers } from "./event-handlers.js";
 import { Execution } from "./execution.js";
 import type { HistoryEvent } from "./history-events.js";
 import { failureFromError } from "./json-payloads.js";
+import { rewoundPositions } from "./rewind-history.js";
 import { NonDeterminismError } from "./task-errors.js";
 
 /** One turn of an orchestration instance, as the host hands it to the executor. */
@@ -50,11 +51,18 @@ export interface ReplayResult {
  * A cached executor's `advance` gives exactly the actions and end that `run(past + new)` on a
  * fresh executor would, provided the host records each turn's events, then one history event per
  * action (all but CancelTimer), before the next turn's OrchestratorStarted.
+ *
+ * Failures that an ExecutionRewound event takes back (by history position) are skipped, as if they
+ * had not arrived; they still count in the numbering that seeds Math.random, so the events after them
+ * replay exactly as they ran. A turn that brings an ExecutionRewound must be `run` on a fresh executor
+ * (what came before it is replayed anew), never `advance`d.
  */
 export class ReplayExecutor {
   #execution: Execution;
   /** Events applied so far (`past` and every turn's new events): positions in messages. */
   #position = 0;
+  /** Positions of the failures rewinds took back (skipped). */
+  #rewound: ReadonlySet<number> = new Set();
 
   constructor(
     readonly instanceId: string,
@@ -68,10 +76,28 @@ export class ReplayExecutor {
     return this.#execution.reportedEnd();
   }
 
+  /** True when the history no longer matches the code (the execution then failed with `non_determinism`). */
+  get nonDeterministic(): boolean {
+    return this.#execution.nonDeterministic;
+  }
+
+  /** The ids of the tasks the code waits for, by kind: what must complete for it to go on. */
+  waitingFor(): { activities: number[]; timers: number[]; subOrchestrations: number[]; entityCalls: number[]; lockRequests: number[] } {
+    const execution = this.#execution;
+    return {
+      activities: execution.openTaskIds("activity"),
+      timers: execution.openTaskIds("timer"),
+      subOrchestrations: execution.openTaskIds("sub-orchestration"),
+      entityCalls: execution.openTaskIds("entity"),
+      lockRequests: execution.openTaskIds("lock"),
+    };
+  }
+
   /** Replays `past` (isReplaying) from scratch, then runs `newEvents`. Starts over if called again. */
   run(past: readonly HistoryEvent[], newEvents: readonly HistoryEvent[]): ReplayResult {
     this.#execution = new Execution(this.instanceId, this.definition);
     this.#position = 0;
+    this.#rewound = rewoundPositions(past, newEvents);
     this.#apply(past, true);
     this.#apply(newEvents, false);
     return this.#result();
@@ -87,8 +113,13 @@ export class ReplayExecutor {
     const execution = this.#execution;
     execution.replaying = replaying;
     for (const event of events) {
-      execution.historyPosition = this.#position++;
+      const position = this.#position++;
+      execution.historyPosition = position;
       if (typeof event !== "object" || event === null) continue;
+      if (this.#rewound.has(position)) {
+        if (CODE_EVENTS.has(event.type)) execution.countInputEvent();
+        continue;
+      }
       if (event.type === "EventSent") execution.ledger.noteSent(event);
       if (execution.running || event.type === "EventRaised") this.#applyOne(execution, event);
       if (CODE_EVENTS.has(event.type)) execution.countInputEvent();

@@ -1,5 +1,5 @@
-import { EntityError, ErrorCode, parseEntityId, type FailurePageWire } from "../../protocol/index.js";
-import type { EntityMessage, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, TimerAddress, WriteBatch } from "../storage/index.js";
+import { EntityError, ErrorCode, isEntityError, parseEntityId, type FailurePageWire } from "../../protocol/index.js";
+import type { EntityMessage, EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, TimerAddress, WriteBatch } from "../storage/index.js";
 import { randomInt } from "node:crypto";
 import { eventForInstance, LOCK_OP, RELEASE_OP, type LockHolderCheck } from "./entity-locks.js";
 import { COMMIT_FAILED, CommitPipeline, type TickContext, type TickParticipant, type TickRelease } from "./commit-pipeline.js";
@@ -8,7 +8,7 @@ import type { FailureQuery } from "./dead-letter-book.js";
 import type { EntityDefinition } from "./define-entity.js";
 import { EntityCache } from "./entity-cache.js";
 import { EntityRegistry } from "./entity-registry.js";
-import { runTurn } from "./entity-turn.js";
+import { DEFAULT_MAX_STATE_CHARS, runTurn } from "./entity-turn.js";
 import type { FailureLogOptions } from "./failure-log.js";
 import { LoadedEntity } from "./loaded-entity.js";
 import { OperationFailures } from "./operation-failures.js";
@@ -22,6 +22,8 @@ export interface EntityRuntimeOptions {
   readonly pipeline?: CommitPipeline;
   /** Most entities kept in memory (default 100,000); idle ones beyond it are evicted. */
   readonly maxCachedEntities?: number;
+  /** The most JSON characters an entity's state may take (default 16 MiB); an operation leaving more fails with `state_too_large`. */
+  readonly maxStateBytes?: number;
   /** How long a client's signal numbers are remembered per entity for de-duplication (default 24 h). */
   readonly dedupWindowMs?: number;
   /** Failed signals between entities kept per entity type, the newest (default 1,000; 0 keeps none). */
@@ -37,6 +39,8 @@ type ChangeListener = (changes: readonly EntityChange[]) => void;
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 /** Signal marks read (and expired ones queued for deletion) per event-loop turn of a sweep. */
 const SWEEP_PAGE_SIZE = 5_000;
+/** Quarantined entities remembered (so each is logged once) before the list starts afresh. */
+const MAX_QUARANTINE_LOGGED = 10_000;
 /** Signal marks one entity keeps in memory past its commits (more are read from the store again). */
 const MAX_MARKS_IN_MEMORY = 4_096;
 
@@ -53,6 +57,9 @@ export class EntityRuntime implements TickParticipant {
   private readonly cache: EntityCache;
   private readonly log: Logger;
   private readonly dedupWindowMs: number;
+  private readonly maxStateChars: number;
+  /** Entities whose record could not be read, logged once each. */
+  private readonly quarantined = new Set<string>();
   private readonly changeListeners = new Set<ChangeListener>();
   /** Failed operations: logged, and kept when they were signals from other entities. */
   private readonly operationFailures: OperationFailures;
@@ -72,6 +79,7 @@ export class EntityRuntime implements TickParticipant {
     this.registry = new EntityRegistry(options.entities);
     this.cache = new EntityCache(options.maxCachedEntities ?? 100_000);
     this.dedupWindowMs = options.dedupWindowMs ?? 24 * 60 * 60 * 1000;
+    this.maxStateChars = options.maxStateBytes ?? DEFAULT_MAX_STATE_CHARS;
     this.operationFailures = new OperationFailures(options.store, this.log, this.pipeline.clock, { maxPerType: options.maxFailuresPerType, log: options.failureLog });
     this.pipeline.join(this);
     this.pipeline.handleTimers(SIGNAL_TIMER, (timer, value) => this.scheduledSignalFired(timer, value));
@@ -97,7 +105,14 @@ export class EntityRuntime implements TickParticipant {
       request.replyTo?.deliver(request.requestId ?? 0, outcome);
       return;
     }
-    const entity = this.load(request.entityId);
+    let entity: LoadedEntity;
+    try {
+      entity = this.load(request.entityId);
+    } catch (error) {
+      if (!isEntityError(error)) throw error;
+      request.replyTo?.deliver(request.requestId ?? 0, { kind: "error", code: error.code, message: error.message });
+      return;
+    }
     entity.mailbox.push(request);
     if (!entity.scheduled) {
       entity.scheduled = true;
@@ -258,9 +273,31 @@ export class EntityRuntime implements TickParticipant {
       { mark: (clientId) => this.store.readSignalMark(id, clientId), failure: (clientId, seq) => this.store.readSignalFailure(id, clientId, seq) },
       this.dedupWindowMs,
     );
-    const entity = new LoadedEntity(id, definition, this.store.readEntity(id), marks);
+    const entity = new LoadedEntity(id, definition, this.readRecord(id), marks);
     this.cache.touch(entity);
     return entity;
+  }
+
+  /**
+   * An entity's stored record. One that cannot be decoded (a damaged or foreign value) quarantines that
+   * entity: its requests are answered `entity_unavailable` (its mailbox messages stay where they are),
+   * it is logged once, and every other entity keeps serving.
+   */
+  private readRecord(id: string): EntityRecord | undefined {
+    let problem: string;
+    try {
+      const record = this.store.readEntity(id);
+      if (record === undefined || (typeof record === "object" && record !== null && Number.isSafeInteger(record.version) && record.version >= 0)) return record;
+      problem = "it is not an entity record";
+    } catch (error) {
+      problem = errorMessage(error);
+    }
+    if (!this.quarantined.has(id)) {
+      if (this.quarantined.size >= MAX_QUARANTINE_LOGGED) this.quarantined.clear();
+      this.quarantined.add(id);
+      this.log.error("an entity's record cannot be read; the entity is quarantined (the others keep serving)", { entityId: id, problem });
+    }
+    throw new EntityError(ErrorCode.entity_unavailable, `${id} is unavailable: its stored record cannot be read (${problem}); the other entities are not affected`);
   }
 
   /** A turn for every entity with work, into the tick's batch; answers and changes are released after the flush. */
@@ -287,7 +324,7 @@ export class EntityRuntime implements TickParticipant {
         entity.scheduled = false;
         const operations = entity.mailbox;
         entity.mailbox = [];
-        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive);
+        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive, this.maxStateChars);
         for (const outcome of turn.outcomes) outcomes.push(outcome);
         for (const address of turn.consumed) batch.deleteMessage(address);
         for (const timer of turn.firedTimers) batch.deleteTimer(timer);
@@ -298,7 +335,8 @@ export class EntityRuntime implements TickParticipant {
         }
         for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
         for (const failure of turn.failures) this.operationFailures.failed(entity.id, entity.name, failure, batch, nowMs);
-        if (turn.versions.length > 0 || turn.lockChanged) {
+        if (turn.versions.length > 0 || turn.lockChanged || turn.removed) {
+          if (!turn.removed) entity.modifiedAt = nowMs;
           const record = entity.toRecord();
           if (record) batch.putEntity(entity.id, record);
           else batch.deleteEntity(entity.id);

@@ -2,8 +2,9 @@ import { ErrorCode } from "../../protocol/index.js";
 import type { MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
 import { eventForInstance, LOCK_OP, nextLockStep, RELEASE_OP, sameHolder, waitsForLock, type LockHolderCheck } from "./entity-locks.js";
 import { quoteRequested, type EntityRegistry } from "./entity-registry.js";
+import { deleteStep, finishCleans, startCleans } from "./entity-maintenance.js";
 import { checkInput } from "./input-schema.js";
-import { cloneJson, jsonEqual } from "./json-value.js";
+import { cloneJson, cloneJsonWithin, jsonEqual, JsonTooLarge } from "./json-value.js";
 import type { LoadedEntity } from "./loaded-entity.js";
 import { OperationContext } from "./operation-context.js";
 import type { OperationRequest, Outcome } from "./operation-request.js";
@@ -35,6 +36,8 @@ export interface TurnResult {
   readonly firedTimers: TimerAddress[];
   /** True when the entity's lock changed (its record must be written even if its state did not). */
   readonly lockChanged: boolean;
+  /** True when a `clean` removed the entity's empty record (its version is back to 0; the record is deleted). */
+  readonly removed: boolean;
   /** The new versions, oldest first (empty when the state did not change); the last is the entity's state now. */
   readonly versions: StateVersion[];
   /** Each operation that ran (or was refused) and failed, once; a resend answered from its mark is not one. */
@@ -42,6 +45,8 @@ export interface TurnResult {
 }
 
 const ACK: Outcome = { kind: "ack" };
+/** The most JSON characters an entity's state may take (16 MiB; `--max-state-bytes`). */
+export const DEFAULT_MAX_STATE_CHARS = 16 * 1024 * 1024;
 
 /**
  * Runs every operation waiting in an entity's mailbox, one at a time, in order. Each operation works
@@ -51,16 +56,25 @@ const ACK: Outcome = { kind: "ack" };
  * the read's version names a state that is committed and published), and the operations after the
  * read make the next one. Updates `entity` (state and version) in place.
  */
-export function runTurn(entity: LoadedEntity, operations: OperationRequest[], registry: EntityRegistry, nowMs: number, isHolderActive: LockHolderCheck = () => true): TurnResult {
+export function runTurn(
+  entity: LoadedEntity,
+  operations: OperationRequest[],
+  registry: EntityRegistry,
+  nowMs: number,
+  isHolderActive: LockHolderCheck = () => true,
+  maxStateChars: number = DEFAULT_MAX_STATE_CHARS,
+): TurnResult {
   const outcomes: Array<[OperationRequest, Outcome]> = [];
   const outgoing: MailboxMessage[] = [];
   const consumed: MailboxAddress[] = [];
   const firedTimers: TimerAddress[] = [];
   const versions: StateVersion[] = [];
   const failures: TurnFailure[] = [];
-  let lockChanged = false;
+  /** Cleans go first: one that frees a lock whose holder ended lets what waited for it run in this turn. */
+  const { rest, cleans, unlocked } = startCleans(entity, operations, isHolderActive);
+  let lockChanged = unlocked;
   /** Operations that came before, or while, the entity was held by another: they run once it is free. */
-  const items = [...entity.waiting, ...operations];
+  const items = [...entity.waiting, ...rest];
   entity.waiting = [];
   /** The state of the last version, and whether an operation ran since (only then can the state differ). */
   let versionState = entity.state;
@@ -93,6 +107,11 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
       }
       continue;
     }
+    if (request.maintenance?.kind === "delete") {
+      outcomes.push([request, deleteStep(entity)]);
+      ranSinceVersion = true;
+      continue;
+    }
     if (request.kind === "read") {
       closeVersion();
       outcomes.push([request, { kind: "state", entityId: entity.id, state: entity.state ?? null, version: entity.version }]);
@@ -114,14 +133,16 @@ export function runTurn(entity: LoadedEntity, operations: OperationRequest[], re
       outcomes.push([request, ACK]);
       continue;
     }
-    const outcome = runOperation(entity, request, registry, outgoing, failures);
+    const outcome = runOperation(entity, request, registry, outgoing, failures, maxStateChars);
     ranSinceVersion = true;
     if (request.sender && outcome.kind === "error") entity.marks.recordFailure(request.sender.clientId, request.sender.seq, [outcome.code, outcome.message, nowMs]);
     if (request.reply) outgoing.push(eventForInstance(request.reply, request.reply.event, answerOf(outcome), entity.id));
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);
   }
   closeVersion();
-  return { outcomes, outgoing, consumed, firedTimers, versions, failures, lockChanged };
+  const cleaned = cleans.length > 0 ? finishCleans(entity, cleans, versions.length > 0) : undefined;
+  for (const outcome of cleaned?.outcomes ?? []) outcomes.push(outcome);
+  return { outcomes, outgoing, consumed, firedTimers, versions, failures, lockChanged, removed: cleaned?.removed ?? false };
 }
 
 /** What an orchestration's call is answered with: the result, or the failure. */
@@ -149,7 +170,7 @@ function lockStep(entity: LoadedEntity, request: OperationRequest, outgoing: Mai
 }
 
 /** Runs one operation; a failure is answered as an error outcome and added to `failures`. */
-function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[], failures: TurnFailure[]): Outcome {
+function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[], failures: TurnFailure[], maxStateChars: number): Outcome {
   const definition = entity.definition;
   try {
     let input = request.input;
@@ -183,10 +204,14 @@ function runOperation(entity: LoadedEntity, request: OperationRequest, registry:
     // so the answer stays the state as of this operation.
     const returnsState = request.kind === "call" && result === ctx.state;
     const value = request.kind === "call" && !returnsState ? cloneJson(result) : undefined;
-    entity.state = cloneJson(ctx.state);
+    entity.state = cloneJsonWithin(ctx.state, maxStateChars);
     for (const message of ctx.outgoing) outgoing.push(message);
     return { kind: "result", value: returnsState ? entity.state : value };
   } catch (error) {
+    if (error instanceof JsonTooLarge) {
+      const message = `${entity.id} ${request.op}: the state it leaves ${error.message} (the most an entity may hold, --max-state-bytes); its changes were rolled back`;
+      return failed(failures, request, ErrorCode.state_too_large, message);
+    }
     return failed(failures, request, ErrorCode.operation_failed, `${entity.id} ${request.op}: ${errorMessage(error)}`, error);
   }
 }

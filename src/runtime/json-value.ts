@@ -7,6 +7,38 @@
 /** How deeply entity states, inputs and results may nest (deeper ones would overflow the stack when stored). */
 export const MAX_JSON_DEPTH = 256;
 
+/** Characters the value being copied by `cloneJsonWithin` may still take as JSON (Infinity otherwise). */
+let remaining = Infinity;
+
+/** A value's JSON passed the size it was allowed. */
+export class JsonTooLarge extends Error {
+  constructor(readonly maxChars: number) {
+    super(`is more than ${maxChars} characters of JSON`);
+  }
+}
+
+/**
+ * `cloneJson` for a value whose JSON may be at most `maxChars` characters (entity states): counted on
+ * the way, so a state too large is refused without encoding it; throws {@link JsonTooLarge}.
+ */
+export function cloneJsonWithin<T>(value: T, maxChars: number): T {
+  remaining = maxChars;
+  try {
+    return cloneJson(value);
+  } catch (error) {
+    if (error instanceof JsonTooLarge) throw new JsonTooLarge(maxChars);
+    throw error;
+  } finally {
+    remaining = Infinity;
+  }
+}
+
+/** Counts `chars` against the value being copied within a size. */
+function spend(chars: number): void {
+  remaining -= chars;
+  if (remaining < 0) throw new JsonTooLarge(0);
+}
+
 /** A deep copy of a JSON value. Throws a TypeError naming the path of the first non-JSON value. */
 export function cloneJson<T>(value: T): T {
   try {
@@ -28,14 +60,19 @@ class NotJson extends Error {
 function cloneAt(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case "string":
+      if (remaining !== Infinity) spend(value.length + 2);
+      return value;
     case "boolean":
+      if (remaining !== Infinity) spend(5);
       return value;
     case "number":
       if (!Number.isFinite(value)) throw new NotJson(`is ${value}, which JSON cannot carry`);
+      if (remaining !== Infinity) spend(String(value).length);
       return value;
     case "undefined":
       return undefined;
     case "object": {
+      if (remaining !== Infinity) spend(4); // null, or the brackets and a comma
       if (value === null) return null;
       if (depth >= MAX_JSON_DEPTH) throw new NotJson(`nests deeper than ${MAX_JSON_DEPTH} levels`);
       if (Array.isArray(value)) {
@@ -59,6 +96,7 @@ function cloneAt(value: unknown, depth: number): unknown {
       const copy: Record<string, unknown> = {};
       for (const key in value) {
         if (key === "__proto__") throw new NotJson(`has a "__proto__" key, which entity state may not hold`);
+        if (remaining !== Infinity) spend(key.length + 4);
         let item: unknown;
         try {
           item = cloneAt((value as Record<string, unknown>)[key], depth + 1);

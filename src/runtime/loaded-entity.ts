@@ -12,6 +12,8 @@ export class LoadedEntity {
   state: unknown;
   /** Count of committed changes. */
   version: number;
+  /** When a commit last wrote its record (epoch ms), if one did since records kept the time. */
+  modifiedAt: number | undefined;
   /** De-duplication: the last signal applied per client. */
   readonly marks: SignalMarks;
   /** Operations waiting for the next turn, in arrival order. */
@@ -36,6 +38,7 @@ export class LoadedEntity {
     this.key = parts.key;
     this.state = record?.state;
     this.version = record?.version ?? 0;
+    this.modifiedAt = record?.modifiedAt;
     this.lock = record?.lock;
     this.marks = marks;
   }
@@ -53,6 +56,7 @@ export class LoadedEntity {
     if (this.state === undefined && this.version === 0 && this.lock === undefined) return undefined;
     return {
       version: this.version,
+      ...(this.modifiedAt === undefined ? {} : { modifiedAt: this.modifiedAt }),
       ...(this.state === undefined ? {} : { state: this.state }),
       ...(this.lock === undefined ? {} : { lock: this.lock }),
     };

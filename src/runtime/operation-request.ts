@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../../protocol/index.js";
 import type { InstanceReply, LockHolder, MailboxAddress, TimerAddress } from "../storage/index.js";
+import type { Maintenance } from "./entity-maintenance.js";
 
 /** `signal`: run and acknowledge; `call`: run and answer with the result; `read`: answer with the state. */
 export type OperationKind = "signal" | "call" | "read";
@@ -41,6 +42,8 @@ export interface OperationRequest {
   readonly at?: number;
   /** The durable timer of a scheduled signal that fired: removed when the signal is applied. */
   readonly timer?: TimerAddress;
+  /** Work of the server itself on the entity (delete, clean), run in its turn: see entity-maintenance.ts. Never from a durable message. */
+  readonly maintenance?: Maintenance;
 }
 
 /** A committed, durable change of an entity's state (state is null when the entity was deleted). */

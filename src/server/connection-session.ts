@@ -12,11 +12,16 @@ import {
 import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
 import { errorMessage, type Logger } from "../log.js";
 import { packAnswers } from "./answer-packer.js";
+import { handleEntityQuery } from "./entity-queries.js";
 import type { FairInput, InputLane } from "./fair-input.js";
 import type { OrchestrationRequests } from "./orchestration-requests.js";
 import type { BufferHolder, MemoryBudget } from "./memory-budget.js";
 import { isAnswerGroup, OutgoingQueue, type AnswerGroup, type LiveDelivery } from "./outgoing-queue.js";
 import type { SocketHandlers, TransportSocket } from "./transport.js";
+import type { Principal } from "../security/index.js";
+import type { AccessGate } from "./access-gate.js";
+import { frameAccess } from "./frame-access.js";
+import { TokenBucket } from "./token-bucket.js";
 
 /** How long unsent answers may stay over the cap before the connection is closed. */
 const OVER_CAP_GRACE_MS = 1000;
@@ -30,6 +35,8 @@ export interface SubscriptionService {
   /** The connection drained its outgoing buffer. */
   drained(session: ConnectionSession): void;
   closed(session: ConnectionSession): void;
+  /** True while live state knows a version of the entity (`clean` keeps its record: see entity-maintenance.ts). */
+  isWatched?(entityId: string): boolean;
 }
 
 /** What a connection works with in its task hub (the server's task hubs implement it). */
@@ -40,6 +47,8 @@ export interface HubServices {
   readonly liveState: SubscriptionService;
   /** Orchestration requests (absent when the app defines no orchestrations). */
   readonly orchestrations?: OrchestrationRequests;
+  /** The orchestration name of an instance (for authorization), undefined when unknown. */
+  instanceName?(instanceId: string): string | undefined;
 }
 
 /** The task hubs a connection may name in its hello. */
@@ -52,6 +61,10 @@ export interface HubDirectory {
 
 export interface ConnectionContext {
   readonly hubs: HubDirectory;
+  /** Requests a connection may send a second, and how many it may save up for a burst (none: unlimited). */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** Authorizes each request (everything is allowed when the server runs without authentication). */
+  readonly gate: Pick<AccessGate, "authenticating" | "allows" | "forbidden">;
   readonly maxMessageBytes: number;
   /** Past this many bytes waiting to be sent, the connection is closed (4008): it is not reading. */
   readonly maxBufferedBytes: number;
@@ -94,12 +107,16 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   /** The id of the last signal on this connection: ids must increase (that is what de-duplication relies on). */
   private lastSignalId = -1;
   private readonly input: InputLane;
+  private readonly rate: TokenBucket | undefined;
 
   constructor(
     readonly socket: TransportSocket,
     private readonly context: ConnectionContext,
+    /** Who the upgrade admitted (undefined without authentication). */
+    private readonly principal: Principal | undefined = undefined,
   ) {
     this.input = context.input.lane((message) => this.handleMessage(message));
+    this.rate = context.rateLimit && new TokenBucket(context.rateLimit.perSecond, context.rateLimit.burst, performance.now());
   }
 
   onMessage(message: string): void {
@@ -261,6 +278,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   private handleMessage(message: string): void {
     if (this.closing) return;
     const { frames, errors } = decodeClientMessage(message);
+    this.rate?.refill(performance.now());
     for (const error of errors) this.send(error);
     for (const frame of frames) {
       if (this.closing) return;
@@ -271,9 +289,20 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   private handle(frame: ClientFrame): void {
     if (frame.type === "hello") return this.hello(frame);
     if (this.waitingForHub) return void this.waitingForHub.push(frame);
+    if (this.rate && !this.rate.take()) {
+      const { perSecond } = this.context.rateLimit!;
+      const message = `more than ${perSecond} requests a second on this connection (--rate-limit); send this one again in ${this.rate.retryAfterMs} ms`;
+      return this.send({ type: "error", id: frame.id, code: ErrorCode.rate_limited, message, details: { retryAfterMs: this.rate.retryAfterMs } });
+    }
     const hub = this.hub;
     if (!hub) {
       return this.send({ type: "error", id: frame.id, code: ErrorCode.handshake_required, message: 'send {"type":"hello","version":1} first' });
+    }
+    if (this.context.gate.authenticating) {
+      const access = frameAccess(frame, (instanceId) => hub.instanceName?.(instanceId));
+      if (access && !this.context.gate.allows(this.principal, access.action, access.target)) {
+        return this.send(errorFrame(frame.id, ErrorCode.forbidden, this.context.gate.forbidden(this.principal, access.action, access.target)));
+      }
     }
     const { runtime } = hub;
     if (frame.type === "signal") {
@@ -315,6 +344,10 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
         return hub.liveState.unsubscribe(this, frame.id, frame.entity);
       case "failures":
         return this.deliver(frame.id, { kind: "result", value: runtime.failures(frame) });
+      case "listEntities":
+      case "deleteEntity":
+      case "cleanEntities":
+        return handleEntityQuery(this, frame, hub, this.context.log);
       default: {
         const orchestrations = hub.orchestrations;
         if (orchestrations) return orchestrations.handle(this, frame, this.clientId);

@@ -1,10 +1,20 @@
 import { ErrorCode } from "../../protocol/index.js";
+import { isDurableHttpPath } from "./durable-http/links.js";
 import { WS_PATH, type HttpHandler, type HttpResponse } from "./transport.js";
 
 const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
 
 /** How much of a request's path (or method) an error message repeats; the rest is cut, so a huge URL gets a small reply. */
 export const MAX_ECHOED_CHARS = 100;
+
+/**
+ * The JSON error for a request the transport refuses for its size (413): `{ error, message }` below
+ * Durable Functions' HTTP API prefix (the shape of its errors), `{ code, message }` elsewhere.
+ */
+export function bodyTooLarge(path: string, limitBytes: number): HttpResponse {
+  const message = `the body is over ${limitBytes} bytes`;
+  return json(413, isDurableHttpPath(path) ? { error: ErrorCode.payload_too_large, message } : { code: ErrorCode.payload_too_large, message });
+}
 
 /** A JSON response. */
 export function json(status: number, body: unknown): HttpResponse {

@@ -59,6 +59,8 @@ export class OrchestrationRequests {
       case "suspend":
       case "resume":
         return host.submit({ kind: frame.type, instanceId: frame.instanceId, reason: frame.reason, replyTo, requestId });
+      case "rewind":
+        return host.submit({ kind: "rewind", instanceId: frame.instanceId, reason: frame.reason, replyTo, requestId });
       case "purge":
         return host.submit({ kind: "purge", instanceId: frame.instanceId, replyTo, requestId });
       case "status":

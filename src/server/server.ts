@@ -1,4 +1,4 @@
-import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TASK_HUB } from "../../protocol/index.js";
+import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TASK_HUB, ErrorCode } from "../../protocol/index.js";
 import { createLogger, type Logger } from "../log.js";
 import type { OrchestrationHost, OrchestrationHostOptions } from "../orchestration/index.js";
 import type { Clock, EntityRuntime } from "../runtime/index.js";
@@ -11,7 +11,12 @@ import { FairInput } from "./fair-input.js";
 import type { LiveStateHub, LiveStateOptions } from "./live-state/index.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { TaskHubs } from "./task-hubs.js";
-import type { HttpHandler, Transport } from "./transport.js";
+import type { HttpHandler, HttpRequest, HttpResponse, TlsFiles, Transport, UpgradeDecision } from "./transport.js";
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
+import { AccessGate } from "./access-gate.js";
+import { durableHttpApi, isDurableHttpPath } from "./durable-http/index.js";
+import { chosenProtocol, OriginPolicy, type AccessPolicy } from "../security/index.js";
 import { loadUws, UwsTransport } from "./uws-transport.js";
 import { WsTransport } from "./ws-transport.js";
 
@@ -20,6 +25,12 @@ export type TransportName = "ws" | "uws";
 const DEFAULT_MAX_BUFFERED_BYTES_TOTAL = 512 * 1024 * 1024;
 /** Task hubs one server serves at once by default (its own and those that connections and requests name). */
 const DEFAULT_MAX_HUBS = 16;
+/** Seconds between pings; a peer that answers none for two of them is dropped. */
+const DEFAULT_HEARTBEAT_SECONDS = 30;
+/** Requests per second one connection may send (it may save up two seconds' worth for a burst); more get `rate_limited`. */
+const DEFAULT_RATE_LIMIT = 100_000;
+/** Most WebSocket connections at once; more upgrades are answered 503. */
+const DEFAULT_MAX_CONNECTIONS = 50_000;
 /** Each connection's share of an event-loop turn: about this many bytes of its messages are handled per turn. */
 const INPUT_BYTES_PER_TURN = 1024 * 1024;
 
@@ -30,6 +41,20 @@ export interface ServerOptions {
   readonly app: Iterable<unknown> | Record<string, unknown>;
   /** Default 127.0.0.1: reachable from this machine only. */
   readonly host?: string;
+  /** Who may do what (a tokens file's TokenPolicy, an app's hooks); without it every request is allowed, and only loopback may be bound. */
+  readonly access?: AccessPolicy;
+  /** Serve https and wss with this certificate and key (PEM files). */
+  readonly tls?: TlsFiles;
+  /** Seconds between pings (default 30): a peer that answers nothing for two of them is dropped (the client reconnects). */
+  readonly heartbeatSeconds?: number;
+  /** Most WebSocket connections at once (default 50,000); more upgrades are answered 503. */
+  readonly maxConnections?: number;
+  /** Requests per second per connection (default 100,000; a burst of twice that is allowed); more are answered `rate_limited`. */
+  readonly rateLimit?: number;
+  /** Bind a non-loopback host without `access` (a proxy in front authenticates). */
+  readonly insecure?: boolean;
+  /** Origins besides the server's own whose pages may open WebSockets and send state-changing requests (`*` for any). */
+  readonly allowedOrigins?: readonly string[];
   /** Default 7071; 0 picks a free port. */
   readonly port?: number;
   /** Default "uws" where uWebSockets.js loads, else "ws". */
@@ -43,6 +68,8 @@ export interface ServerOptions {
   /** Partitions of a new data directory (default 16). */
   readonly partitions?: number;
   readonly maxCachedEntities?: number;
+  /** The most JSON characters an entity's state may take (default 16 MiB); an operation leaving more fails with `state_too_large`, rolled back. */
+  readonly maxStateBytes?: number;
   /** Failed signals between entities kept per entity type, the newest (default 1,000), listed by `failures`. */
   readonly maxFailuresPerType?: number;
   /** Past this many unsent bytes a connection is closed with 4008 (default 16 MiB). */
@@ -68,7 +95,7 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly host: string;
   readonly port: number;
-  /** `http://host:port`, what `connect()` takes. */
+  /** `http://host:port` (`https://` with TLS), what `connect()` takes. */
   readonly url: string;
   readonly transport: TransportName;
   /** Every task hub this server serves (its own, and those opened since for connections and requests naming them). */
@@ -94,6 +121,9 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? createLogger();
   const host = options.host ?? "127.0.0.1";
+  if (options.access === undefined && !isLoopback(host) && options.insecure !== true) {
+    throw new Error(`refusing to serve ${host} without authentication: anyone who reaches it could read and change every entity; give a tokens file (--auth FILE), bind 127.0.0.1, or pass --insecure if a proxy in front authenticates`);
+  }
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const app = collectDefinitions(options.app);
   if (app.entities.length + app.orchestrations.length + app.activities.length === 0) {
@@ -107,17 +137,40 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     dataDir: options.dataDir,
     defaultHub: options.hub ?? DEFAULT_TASK_HUB,
     maxHubs: options.maxHubs ?? DEFAULT_MAX_HUBS,
-    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal },
+    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxStateBytes: options.maxStateBytes, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal },
   });
   const hub = await hubs.get(); // the server's own hub: its store must open for the server to start
   const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
   const input = new FairInput(INPUT_BYTES_PER_TURN);
-  const context: ConnectionContext = { hubs, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
-  const onHttp = routeHttp({
+  if (options.tls) checkTlsFiles(options.tls);
+  const scheme = options.tls ? "https" : "http";
+  const gate = new AccessGate(options.access, new OriginPolicy(options.allowedOrigins ?? [], scheme));
+  const rateLimit = { perSecond: options.rateLimit ?? DEFAULT_RATE_LIMIT, burst: 2 * (options.rateLimit ?? DEFAULT_RATE_LIMIT) };
+  const context: ConnectionContext = { hubs, gate, rateLimit, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
+  const routes = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
     ...browserClientRoutes(),
     ...options.httpRoutes,
   }, staticFiles);
+  let origin = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${options.port ?? 7071}`; // the bound port once listening
+  const durableHttp = durableHttpApi({ hubs, log, access: gate, scheme, origin: () => origin });
+  const onHttp = async (request: HttpRequest) => {
+    const tooLong = urlTooLong(request);
+    if (tooLong) return tooLong;
+    const admission = await gate.http(request);
+    if (!admission.admitted) return admission.response;
+    return isDurableHttpPath(request.path) ? durableHttp(request, admission.principal) : routes(request);
+  };
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const onUpgrade = async (request: HttpRequest): Promise<UpgradeDecision> => {
+    const tooLong = urlTooLong(request);
+    if (tooLong) return { admitted: false, response: tooLong };
+    if (transport.connectionCount >= maxConnections) {
+      return { admitted: false, response: json(503, { code: ErrorCode.overloaded, message: `the server holds ${maxConnections} connections, its most (--max-connections); try again later` }) };
+    }
+    const admission = await gate.upgrade(request);
+    return admission.admitted ? { admitted: true, principal: admission.principal, protocol: chosenProtocol(request.headers) } : admission;
+  };
 
   let port: number;
   try {
@@ -125,7 +178,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       host,
       port: options.port ?? 7071,
       maxMessageBytes,
-      onConnection: (socket) => new ConnectionSession(socket, context),
+      onUpgrade,
+      heartbeatSeconds: options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
+      ...(options.tls ? { tls: options.tls } : {}),
+      onConnection: (socket, principal) => new ConnectionSession(socket, context, principal),
       onHttp,
     });
   } catch (error) {
@@ -133,13 +189,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await hubs.close();
     throw error;
   }
-  log.info("listening", { url: `http://${host}:${port}`, transport: transport.name, hub: hub.name, entities: hub.runtime.registry.names, partitions: hub.store.partitionCount });
+  const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  origin = url;
+  log.info("listening", { url, transport: transport.name, hub: hub.name, entities: hub.runtime.registry.names, partitions: hub.store.partitionCount });
 
   let closing: Promise<void> | undefined;
   return {
     host,
     port,
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    url,
     transport: transport.name,
     hubs,
     runtime: hub.runtime,
@@ -154,6 +212,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       })()),
     abort: () => hubs.abort(),
   };
+}
+
+/** Reads the certificate and key and checks that they belong together, so a mistake is told before listening. */
+function checkTlsFiles(tls: TlsFiles): void {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`cannot read the TLS ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const cert = read(tls.certFile, "certificate");
+  const key = read(tls.keyFile, "key");
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new Error(`the TLS certificate ${tls.certFile} and key ${tls.keyFile} cannot be used: ${(error as Error).message}`);
+  }
+}
+
+/** Longest request target (path and query) served; headers are bounded by the transports (16 KiB with ws, 4 KiB with uWebSockets.js). */
+const MAX_URL_CHARS = 8192;
+
+function urlTooLong(request: HttpRequest): HttpResponse | undefined {
+  const length = request.path.length + request.query.length;
+  if (length <= MAX_URL_CHARS) return undefined;
+  return json(414, { code: ErrorCode.bad_request, message: `the URL is ${length} characters; the most served is ${MAX_URL_CHARS}` });
+}
+
+/** Addresses only this machine can reach. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 async function chooseTransport(name: TransportName | undefined, log: Logger): Promise<Transport> {

@@ -14,6 +14,7 @@ export interface TaskHubSettings {
   readonly partitions?: number;
   readonly maxCachedEntities?: number;
   readonly maxFailuresPerType?: number;
+  readonly maxStateBytes?: number;
   /** Past this many unsent bytes a subscriber's connection is closed. */
   readonly maxBufferedBytes: number;
   readonly liveState?: LiveStateOptions;
@@ -54,7 +55,7 @@ export class TaskHub {
     let host: OrchestrationHost | undefined;
     try {
       const pipeline = new CommitPipeline({ store, log, clock: settings.clock, onFatal: settings.onFatal });
-      runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: settings.maxCachedEntities, maxFailuresPerType: settings.maxFailuresPerType, log });
+      runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: settings.maxCachedEntities, maxFailuresPerType: settings.maxFailuresPerType, maxStateBytes: settings.maxStateBytes, log });
       if (app.orchestrations.length + app.activities.length > 0) {
         const orchestrationHost = new OrchestrationHost({ pipeline, ...app, ...settings.orchestration, log });
         runtime.lockHolderCheck = (holder) => orchestrationHost.isRunning(holder);
@@ -70,6 +71,12 @@ export class TaskHub {
     const watches = host ? new InstanceWatchHub(host) : undefined;
     const orchestrations = host && watches ? new OrchestrationRequests(host, watches) : undefined;
     return new TaskHub(name, store, runtime, host, orchestrations, watches, liveState);
+  }
+
+  /** The orchestration name of an instance, undefined when there is no such instance. */
+  instanceName(instanceId: string): string | undefined {
+    const record = this.store.readInstance(instanceId) as { name?: string } | undefined;
+    return record?.name;
   }
 
   /** Stops taking work, finishes what is queued, makes it durable and closes the store (connections are closed first by the server). */

@@ -1,3 +1,5 @@
+import type { Principal } from "../security/index.js";
+
 /**
  * The small interface both WebSocket servers (uWebSockets.js and ws) implement: a WebSocket endpoint
  * at /ws carrying text messages, and plain HTTP for everything else.
@@ -43,19 +45,39 @@ export interface HttpResponse {
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;
 
+/** A TLS certificate (chain) and its private key, as PEM files. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** An upgrade admitted (who made it, and the WebSocket protocol to answer with), or refused with an HTTP response. */
+export type UpgradeDecision =
+  | { readonly admitted: true; readonly principal: Principal | undefined; readonly protocol: string | undefined }
+  | { readonly admitted: false; readonly response: HttpResponse };
+
 export interface TransportOptions {
   readonly host: string;
   readonly port: number;
   /** Largest accepted message; a larger one closes its connection with 1009. */
   readonly maxMessageBytes: number;
-  readonly onConnection: (socket: TransportSocket) => SocketHandlers;
+  /** Decides a WebSocket upgrade before the socket exists (the request's body is empty). */
+  readonly onUpgrade: (request: HttpRequest) => Promise<UpgradeDecision>;
+  /** A socket opened; `principal` is who the upgrade admitted. */
+  readonly onConnection: (socket: TransportSocket, principal: Principal | undefined) => SocketHandlers;
   readonly onHttp: HttpHandler;
+  /** Seconds between pings: a peer that answers nothing (no pong, no message) for two of them is dropped. */
+  readonly heartbeatSeconds: number;
+  /** Serve https and wss with this certificate and key (PEM files); plain http and ws without. */
+  readonly tls?: TlsFiles;
 }
 
 export interface Transport {
   readonly name: "ws" | "uws";
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(options: TransportOptions): Promise<number>;
+  /** WebSocket connections open now. */
+  readonly connectionCount: number;
   /** Stops listening and closes every open connection with `code`. */
   close(code: number, reason: string): Promise<void>;
 }

@@ -1,9 +1,12 @@
+import { STATUS_CODES } from "node:http";
 import type * as Uws from "uWebSockets.js";
 import { CloseCode } from "../../protocol/index.js";
-import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpResponse, type Transport, type TransportOptions, type SocketHandlers, type TransportSocket } from "./transport.js";
+import { bodyTooLarge } from "./http-routes.js";
+import type { Principal } from "../security/index.js";
+import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpRequest, type HttpResponse, type Transport, type TransportOptions, type SocketHandlers, type TransportSocket, type UpgradeDecision } from "./transport.js";
 
 type UwsModule = typeof Uws;
-type SocketData = { handlers?: SocketHandlers; closed?: boolean };
+type SocketData = { principal?: Principal; handlers?: SocketHandlers; closed?: boolean };
 
 /** uWebSockets.js's LIBUS_LISTEN_EXCLUSIVE_PORT (its typings lack the host + options form of `listen`). */
 const LISTEN_EXCLUSIVE_PORT = 1;
@@ -13,7 +16,23 @@ const SENT = 1;
 /** Most bytes uWebSockets.js may queue for one socket; past it the socket is closed rather than a message dropped. */
 const MAX_BACKPRESSURE_BYTES = 256 * 1024 * 1024;
 const OVERSIZE_GRACE_BYTES = 64 * 1024 * 1024;
-const STATUS_TEXT: Record<number, string> = { 200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed", 413: "413 Payload Too Large", 500: "500 Internal Server Error" };
+const STATUS_TEXT: Record<number, string> = {
+  200: "200 OK",
+  202: "202 Accepted",
+  204: "204 No Content",
+  400: "400 Bad Request",
+  401: "401 Unauthorized",
+  403: "403 Forbidden",
+  404: "404 Not Found",
+  405: "405 Method Not Allowed",
+  409: "409 Conflict",
+  410: "410 Gone",
+  413: "413 Payload Too Large",
+  414: "414 URI Too Long",
+  415: "415 Unsupported Media Type",
+  500: "500 Internal Server Error",
+  503: "503 Service Unavailable",
+};
 const decoder = new TextDecoder();
 
 /**
@@ -45,22 +64,38 @@ export class UwsTransport implements Transport {
   constructor(private readonly uws: UwsModule) {}
 
   async listen(options: TransportOptions): Promise<number> {
-    const app = this.uws.App();
+    const app = options.tls ? this.uws.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile }) : this.uws.App();
     app.ws<SocketData>(WS_PATH, {
       // uWebSockets.js drops an oversized message's connection without a close frame (1006), so it gets a
       // larger limit and this transport closes messages over the real one with 1009 itself.
       maxPayloadLength: Math.max(4 * options.maxMessageBytes, OVERSIZE_GRACE_BYTES),
       maxBackpressure: MAX_BACKPRESSURE_BYTES,
       closeOnBackpressureLimit: 1,
-      idleTimeout: 120,
+      // Pings go out automatically before the timeout; a peer silent for the whole of it (two heartbeats) is dropped.
+      idleTimeout: uwsIdleTimeout(options.heartbeatSeconds),
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
-        res.upgrade<SocketData>({}, req.getHeader("sec-websocket-key"), req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
+        // The request is only readable now; the decision may come later (an app's authenticate hook is async).
+        const key = req.getHeader("sec-websocket-key");
+        const extensions = req.getHeader("sec-websocket-extensions");
+        const request = readRequest(req);
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        const decide = (decision: UpgradeDecision) => {
+          if (aborted) return;
+          res.cork(() => {
+            if (decision.admitted) res.upgrade<SocketData>({ principal: decision.principal }, key, decision.protocol ?? "", extensions, context);
+            else writeResponse(res, "GET", { ...decision.response, headers: { ...decision.response.headers, connection: "close" } });
+          });
+        };
+        options.onUpgrade(request).then(decide, () => decide({ admitted: false, response: INTERNAL_ERROR }));
       },
       open: (ws) => {
         this.sockets.add(ws);
         const data = ws.getUserData();
-        data.handlers = options.onConnection(new UwsSocket(ws, data));
+        data.handlers = options.onConnection(new UwsSocket(ws, data), data.principal);
       },
       // uWebSockets.js checks that a text message is UTF-8 before this is called; on invalid UTF-8 it drops the TCP
       // connection itself, without a close frame (the client sees 1006, `close` below gets 1006 "Received invalid
@@ -98,11 +133,20 @@ export class UwsTransport implements Transport {
     });
   }
 
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
   async close(code: number, reason: string): Promise<void> {
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     for (const ws of [...this.sockets]) ws.end(code, reason);
   }
+}
+
+/** uWebSockets.js counts idle time in steps of 4 seconds, from 8 (0 would turn it off). */
+function uwsIdleTimeout(heartbeatSeconds: number): number {
+  return Math.max(8, Math.round((2 * heartbeatSeconds) / 4) * 4);
 }
 
 /**
@@ -144,33 +188,38 @@ class UwsSocket implements TransportSocket {
   }
 }
 
+const INTERNAL_ERROR: HttpResponse = { status: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "internal", message: "internal error" }) };
+
+/** What a request says, read while uWebSockets.js lets it be read (in its handler, before any await). */
+function readRequest(req: Uws.HttpRequest): HttpRequest {
+  const headers: Record<string, string> = {};
+  req.forEach((key, value) => {
+    headers[key] = value;
+  });
+  return { method: req.getMethod().toUpperCase(), path: req.getUrl(), query: req.getQuery() ?? "", headers, body: EMPTY_BODY };
+}
+const EMPTY_BODY = Buffer.alloc(0);
+
+function writeResponse(res: Uws.HttpResponse, method: string, response: HttpResponse): void {
+  res.writeStatus(STATUS_TEXT[response.status] ?? `${response.status} ${STATUS_CODES[response.status] ?? "Unknown"}`);
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
+  if (method === "HEAD") res.end(); // headers only (endWithoutBody leaves this uWS build expecting the body)
+  else res.end(response.body);
+}
+
 function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: TransportOptions): void {
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
   });
-  const method = req.getMethod().toUpperCase();
-  const path = req.getUrl();
-  const query = req.getQuery() ?? "";
-  const headers: Record<string, string> = {};
-  req.forEach((key, value) => {
-    headers[key] = value;
-  });
+  const { method, path, query, headers } = readRequest(req);
   const chunks: Buffer[] = [];
   let size = 0;
   const respond = (response: HttpResponse) => {
     if (aborted) return;
-    res.cork(() => {
-      res.writeStatus(STATUS_TEXT[response.status] ?? String(response.status));
-      for (const [name, value] of Object.entries(response.headers ?? {})) res.writeHeader(name, value);
-      if (method === "HEAD") res.end(); // headers only (endWithoutBody leaves this uWS build expecting the body)
-      else res.end(response.body);
-    });
+    res.cork(() => writeResponse(res, method, response));
   };
-  const handle = () =>
-    options
-      .onHttp({ method, path, query, headers, body: Buffer.concat(chunks) })
-      .then(respond, () => respond({ status: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "internal", message: "internal error" }) }));
+  const handle = () => options.onHttp({ method, path, query, headers, body: Buffer.concat(chunks) }).then(respond, () => respond(INTERNAL_ERROR));
   if (method === "GET" || method === "HEAD" || (!headers["content-length"] && !headers["transfer-encoding"])) {
     handle();
     return;
@@ -179,7 +228,7 @@ function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: Transpo
     size += chunk.byteLength;
     if (size > MAX_HTTP_BODY_BYTES) {
       if (size - chunk.byteLength <= MAX_HTTP_BODY_BYTES) {
-        respond({ status: 413, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "payload_too_large", message: "body over 1 MiB" }) });
+        respond(bodyTooLarge(path, MAX_HTTP_BODY_BYTES));
       }
       return;
     }

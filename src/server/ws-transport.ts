@@ -1,9 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
 import { WebSocketServer, type WebSocket } from "ws";
 import { ErrorCode } from "../../protocol/index.js";
 import { answerClientError, requestProblem } from "./http-request-guards.js";
-import { json } from "./http-routes.js";
-import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type Transport, type TransportOptions, type TransportSocket } from "./transport.js";
+import { bodyTooLarge, json } from "./http-routes.js";
+import { PROTOCOL_NAME, type Principal } from "../security/index.js";
+import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpHandler, type HttpResponse, type Transport, type TransportOptions, type TransportSocket, type UpgradeDecision } from "./transport.js";
 
 const DRAIN_POLL_MS = 50;
 const CLOSE_GRACE_MS = 1000;
@@ -13,10 +17,14 @@ export class WsTransport implements Transport {
   readonly name = "ws";
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   async listen(options: TransportOptions): Promise<number> {
     // Its Host check is done by requestProblem, which answers in JSON.
-    const server = createServer({ requireHostHeader: false }, (req, res) => void serveHttp(req, res, options.onHttp));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, options.onHttp);
+    const server = options.tls
+      ? createHttpsServer({ requireHostHeader: false, cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handler)
+      : createServer({ requireHostHeader: false }, handler);
     // Malformed requests get a JSON 400 (431, 408) and a closed connection, like every other error of this server.
     server.on("clientError", answerClientError);
     await new Promise<void>((resolve, reject) => {
@@ -25,17 +33,33 @@ export class WsTransport implements Transport {
     }).catch((error: NodeJS.ErrnoException) => {
       throw new Error(`could not listen on ${options.host}:${options.port} (${error.code ?? error.message})`);
     });
-    // Attached once listening: ws re-emits the server's errors, and a failed listen must not become an unhandled 'error'.
-    const wss = new WebSocketServer({ server, path: WS_PATH, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
-    wss.on("connection", (socket: WebSocket) => attach(socket, options));
+    // Upgrades are decided here (authentication, origin) before ws answers them; a refused one gets its HTTP response.
+    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, handleProtocols: (offered) => (offered.has(PROTOCOL_NAME) ? PROTOCOL_NAME : false) });
     wss.on("error", () => {});
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(wss, req, socket, head, options));
+    // Each interval: a socket that answered nothing since the last ping is dropped, the others pinged.
+    this.heartbeat = setInterval(() => {
+      for (const client of wss.clients) {
+        if (!alive.has(client)) client.terminate();
+        else {
+          alive.delete(client);
+          client.ping();
+        }
+      }
+    }, options.heartbeatSeconds * 1000);
+    this.heartbeat.unref();
     this.server = server;
     this.wss = wss;
     const address = server.address();
     return typeof address === "object" && address ? address.port : options.port;
   }
 
+  get connectionCount(): number {
+    return this.wss?.clients.size ?? 0;
+  }
+
   async close(code: number, reason: string): Promise<void> {
+    clearInterval(this.heartbeat);
     for (const client of this.wss?.clients ?? []) {
       client.close(code, reason);
       // A client that does not read never completes the closing handshake (ws would wait 30 s).
@@ -47,11 +71,48 @@ export class WsTransport implements Transport {
   }
 }
 
-function attach(socket: WebSocket, options: TransportOptions): void {
+async function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, options: TransportOptions): Promise<void> {
+  socket.on("error", () => socket.destroy());
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path !== WS_PATH) return refuseUpgrade(socket, json(404, { code: ErrorCode.not_found, message: `WebSocket upgrades are served at ${WS_PATH}` }));
+  let decision: UpgradeDecision;
+  try {
+    decision = await options.onUpgrade({ method: req.method ?? "GET", path, query: q < 0 ? "" : url.slice(q + 1), headers: stringHeaders(req), body: Buffer.alloc(0) });
+  } catch {
+    decision = { admitted: false, response: json(500, { code: ErrorCode.internal, message: "internal error" }) };
+  }
+  if (!decision.admitted) return refuseUpgrade(socket, decision.response);
+  const { principal } = decision;
+  wss.handleUpgrade(req, socket, head, (ws) => attach(ws, options, principal));
+}
+
+/** Answers an upgrade that is not taken with an HTTP response, and closes the connection. */
+function refuseUpgrade(socket: Duplex, response: HttpResponse): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = typeof response.body === "string" ? Buffer.from(response.body) : response.body;
+  const headers = Object.entries({ ...response.headers, "content-length": String(body.length), connection: "close" }).map(([name, value]) => `${name}: ${value}`);
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n${headers.join("\r\n")}\r\n\r\n`), body]));
+}
+
+function stringHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
+  return headers;
+}
+
+/** Sockets heard from (a pong or a message) since the last heartbeat. */
+const alive = new WeakSet<WebSocket>();
+
+function attach(socket: WebSocket, options: TransportOptions, principal: Principal | undefined): void {
+  alive.add(socket);
+  socket.on("pong", () => alive.add(socket));
   const wrapped = new WsSocket(socket);
-  const handlers = options.onConnection(wrapped);
+  const handlers = options.onConnection(wrapped, principal);
   wrapped.onDrain = () => handlers.onDrain();
   socket.on("message", (data, isBinary) => {
+    alive.add(socket);
     if (isBinary) handlers.onBinaryMessage();
     else handlers.onMessage(data.toString());
   });
@@ -123,15 +184,15 @@ async function serveHttp(req: IncomingMessage, res: ServerResponse, onHttp: Http
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
       if (size > MAX_HTTP_BODY_BYTES) {
-        res.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ code: "payload_too_large", message: "body over 1 MiB" }));
+        const tooLarge = bodyTooLarge((req.url ?? "/").split("?", 1)[0]!, MAX_HTTP_BODY_BYTES);
+        res.writeHead(tooLarge.status, tooLarge.headers).end(tooLarge.body);
         return;
       }
       chunks.push(chunk as Buffer);
     }
     const url = req.url ?? "/";
     const q = url.indexOf("?");
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers[name] = value;
+    const headers = stringHeaders(req);
     const response = await onHttp({
       method: req.method ?? "GET",
       path: q < 0 ? url : url.slice(0, q),

@@ -1,4 +1,5 @@
 import type { DeadLetterReads, DeadLetterWrites } from "./dead-letters.js";
+import type { EntityListing, EntityListingQuery } from "./entity-listing.js";
 import type { InstanceReads, InstanceWrites } from "./instance-records.js";
 
 /**
@@ -14,6 +15,8 @@ import type { InstanceReads, InstanceWrites } from "./instance-records.js";
 export interface EntityRecord {
   /** Count of committed changes of the state. */
   readonly version: number;
+  /** When a commit last wrote the record (epoch ms, the runtime's clock); absent in records written before it was kept. */
+  readonly modifiedAt?: number;
   readonly state?: unknown;
   /** The orchestration holding the entity in a critical section, if one does. */
   readonly lock?: LockHolder;
@@ -106,6 +109,10 @@ export interface EntityStore extends InstanceReads, DeadLetterReads {
   readonly localPartitions: readonly number[];
   /** Reads the committed record (synchronous: LMDB reads are memory-mapped). */
   readEntity(id: string): EntityRecord | undefined;
+  /** A page of one entity type's committed records, in one order by id across all partitions (see entity-listing.ts). */
+  listEntities(query: EntityListingQuery): EntityListing;
+  /** How many committed records match the query, page aside (reads in chunks between event-loop turns). */
+  countEntities(query: Omit<EntityListingQuery, "pageSize" | "after">): Promise<number>;
   /** The last signal of `clientId` applied to the entity, if one is stored. */
   readSignalMark(entityId: string, clientId: string): SignalMark | undefined;
   /** Up to `limit` stored signal marks of a partition, after the page that `after` ended. */

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
 import { DataDirLock } from "./data-dir-lock.js";
+import { countEntities, listEntities, type EntityListing, type EntityListingQuery } from "./entity-listing.js";
 import { entityTypeOf, type DeadLetter, type DeadLetterAddress, type DeadLetterQuery } from "./dead-letters.js";
 import { deadLetterKey, encodeDeadLetter, LmdbDeadLetters, type DeadLetterKey } from "./lmdb-dead-letters.js";
 import type { TimerAddress, WorkItemAddress } from "./instance-records.js";
@@ -202,6 +203,14 @@ export class LmdbStore implements EntityStore {
 
   readDeadLetters(query: DeadLetterQuery): DeadLetter[] {
     return this.deadLetters.readDeadLetters(query);
+  }
+
+  listEntities(query: EntityListingQuery): EntityListing {
+    return listEntities(this.db as never, this.localPartitions, query);
+  }
+
+  countEntities(query: Omit<EntityListingQuery, "pageSize" | "after">): Promise<number> {
+    return countEntities(this.db as never, this.localPartitions, query);
   }
 
   *readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]> {

@@ -13,12 +13,14 @@ import { printProfileSummary, summarizeProfile } from "./cpu-profile-summary.js"
 import { jsonLine, label, printTable, targetsMet, type ScenarioResult } from "./report.js";
 import { callRoundtrip } from "./scenarios/call-roundtrip.js";
 import { fanOutFanIn } from "./scenarios/fan-out-fan-in.js";
+import { httpSignals, httpStarts } from "./scenarios/http-load.js";
 import { liveState } from "./scenarios/live-state.js";
 import { loopbackFloor } from "./scenarios/loopback-floor.js";
 import { orchestrationLatency } from "./scenarios/orchestration-latency.js";
 import { orchestrationsHelloBurst } from "./scenarios/orchestrations-hello-burst.js";
 import type { Driver, Scenario, ScenarioContext } from "./scenarios/scenario.js";
 import { signalsScenario } from "./scenarios/signals.js";
+import { transfersScenario } from "./scenarios/transfers.js";
 import { ServerProcess, type TransportName } from "./server-process.js";
 
 const SCENARIOS: Scenario[] = [
@@ -30,6 +32,10 @@ const SCENARIOS: Scenario[] = [
   orchestrationsHelloBurst,
   orchestrationLatency,
   fanOutFanIn,
+  transfersScenario("transfers-1000-accounts", false),
+  transfersScenario("transfers-hot-account", true),
+  httpSignals,
+  httpStarts,
 ];
 
 interface Options {

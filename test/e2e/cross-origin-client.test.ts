@@ -27,11 +27,11 @@ describe("a page on another origin", () => {
   let site: Server;
   let siteUrl: string;
   beforeAll(async () => {
-    harness = await openBrowserHarness({});
-    const page = otherOriginPage(harness.server.url);
-    site = createServer((_request, response) => response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page));
+    site = createServer((_request, response) => response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(otherOriginPage(harness.server.url)));
     await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
     siteUrl = `http://127.0.0.1:${(site.address() as { port: number }).port}/`;
+    // Browsers apply no CORS to WebSockets: the server takes upgrades from other origins only when allowed.
+    harness = await openBrowserHarness({}, { allowedOrigins: [siteUrl] });
   });
   afterAll(async () => {
     await new Promise((resolve) => site?.close(resolve));

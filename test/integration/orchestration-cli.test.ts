@@ -108,8 +108,8 @@ describe("the durable-entities orchestration commands", () => {
       [["start"], 2, /^error: usage: durable-entities start NAME \[json-input\] \[--id ID\]/],
       [["start", "Greetings", "not json"], 2, /^error: input must be JSON/],
       [["start", "NoSuch"], 1, /^error: unknown_orchestration: no orchestration "NoSuch"/],
-      [["start", "Sleeper", "1", "--id", "cli-dup"], 0, /^$/],
-      [["start", "Sleeper", "1", "--id", "cli-dup"], 1, /^error: instance_exists: /],
+      [["start", "Sleeper", "3600", "--id", "cli-dup"], 0, /^$/], // still running when the same id is started again, however slow the machine
+      [["start", "Sleeper", "3600", "--id", "cli-dup"], 1, /^error: instance_exists: /],
       [["start", "Greetings", "[]", "--instance", "x"], 2, /^error: unknown option --instance; start takes --id, --url/],
       [["wait", "cli-g1", "--timeout", "soon"], 2, /^error: --timeout must be a number of seconds/],
       [["wait", "nobody"], 1, /^error: not_found: orchestration instance "nobody" does not exist/],

@@ -112,6 +112,11 @@ export class LiveStateHub implements SubscriptionService {
     this.resyncScheduled.delete(session);
   }
 
+  /** True while a feed knows a version of the entity (a subscriber, or an idle feed kept for a resubscribe). */
+  isWatched(entityId: string): boolean {
+    return this.feeds.has(entityId);
+  }
+
   /** Counts for tests and metrics: feeds, subscriptions, stalled subscriptions, largest outgoing buffer of a subscriber. */
   stats(): { feeds: number; subscriptions: number; stalled: number; maxBufferedBytes: number } {
     let subscriptions = 0;

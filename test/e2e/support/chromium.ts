@@ -1,6 +1,6 @@
 import { chromium, type Browser } from "playwright-core";
-import { connect, type DurableClient } from "../../../clients/index.js";
-import type { HttpHandler } from "../../../src/server/index.js";
+import { connect, type ClientOptions, type DurableClient } from "../../../clients/index.js";
+import type { HttpHandler, ServerOptions } from "../../../src/server/index.js";
 import { startTestServer } from "../../integration/support/test-server.js";
 
 /** Debian's Chromium, headless, with no network of its own (nothing is downloaded). */
@@ -19,9 +19,9 @@ export interface BrowserHarness {
   stop(): Promise<void>;
 }
 
-export async function openBrowserHarness(httpRoutes: Record<string, HttpHandler>): Promise<BrowserHarness> {
-  const server = await startTestServer("uws", { httpRoutes });
-  const client = await connect(server.url);
+export async function openBrowserHarness(httpRoutes: Record<string, HttpHandler>, serverOptions: Partial<ServerOptions> = {}, clientOptions: ClientOptions = {}): Promise<BrowserHarness> {
+  const server = await startTestServer("uws", { httpRoutes, ...serverOptions });
+  const client = await connect(server.url, clientOptions);
   const browser = await launchChromium();
   return {
     server,

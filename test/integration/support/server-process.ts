@@ -36,7 +36,7 @@ export async function startServerProcess(args: string[]): Promise<{ child: Child
     let stdout = "";
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      const match = /serving (http:\/\/\S+)/.exec(stdout);
+      const match = /serving (https?:\/\/\S+)/.exec(stdout);
       if (match) resolve(match[1]!);
     });
     child.once("exit", (code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));

@@ -23,6 +23,7 @@ const validFrames = fc.oneof(
     input: fc.jsonValue(),
   }),
   fc.record({ type: fc.constant("subscribe"), id: fc.nat(), entity: fc.constant("Counter/a"), fromVersion: fc.nat() }),
+  fc.record({ type: fc.constant("signal"), id: fc.nat(), entity: fc.constant("Counter/a"), op: fc.constant("add"), input: fc.jsonValue(), at: fc.double({ noNaN: true, noDefaultInfinity: true }) }, { requiredKeys: ["type", "id", "entity", "op", "at"] }),
   fc.record({ type: fc.constant("hello"), version: fc.integer() }),
   fc.record({ type: fc.constant("hello"), version: fc.constant(1), clientId: fc.string({ minLength: 1, maxLength: 20 }) }),
   fc.record({ type: fc.constant("hello"), version: fc.constant(1), hub: fc.constantFrom("default", "OrdersV2", "abc", "a".repeat(45)) }),
@@ -35,6 +36,7 @@ const anyFrames = fc.record(
     op: ops,
     input: fc.jsonValue(),
     fromVersion: fc.oneof(ids, fc.constant(null)),
+    at: fc.oneof(fc.integer(), fc.double(), fc.constantFrom(null, "5", Number.POSITIVE_INFINITY, -Number.MAX_VALUE, -0)),
     version: fc.oneof(ids, fc.constant(1), fc.double()),
     clientId: fc.oneof(fc.string({ maxLength: 4 }), edgeText(4), fc.constantFrom("x".repeat(200), "x".repeat(201)), fc.integer()),
     hub: fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom("hub1", "1hub", "ab", "a".repeat(45), "a".repeat(46), "Hub-2"), fc.integer()),
@@ -45,7 +47,7 @@ const anyFrames = fc.record(
 const instanceIds = fc.oneof(fc.constantFrom("order-1", "x".repeat(256), "x".repeat(257), "", "a\ud800", "a\u0000", "ü/ä"), fc.string({ maxLength: 6 }), fc.integer());
 const orchestrationFrames = fc.record(
   {
-    type: fc.constantFrom("start", "raise", "terminate", "suspend", "resume", "purge", "status", "list", "watch", "unwatch"),
+    type: fc.constantFrom("start", "raise", "terminate", "suspend", "resume", "rewind", "purge", "status", "list", "watch", "unwatch"),
     id: ids,
     name: fc.oneof(fc.constantFrom("HelloSequence", "9bad", "", "x".repeat(128), "x".repeat(129), "a b"), fc.integer()),
     input: fc.jsonValue(),
@@ -66,7 +68,8 @@ const orchestrationFrames = fc.record(
 const validOrchestrationFrames = fc.oneof(
   fc.record({ type: fc.constant("start"), id: fc.nat(), name: fc.constantFrom("HelloSequence", "_x.y-z"), input: fc.jsonValue(), instanceId: fc.constantFrom("order-1", "ü") }, { requiredKeys: ["type", "id", "name"] }),
   fc.record({ type: fc.constantFrom("raise"), id: fc.nat(), instanceId: fc.constant("i-1"), event: fc.constant("ApprovalEvent"), data: fc.jsonValue() }, { requiredKeys: ["type", "id", "instanceId", "event"] }),
-  fc.record({ type: fc.constantFrom("terminate", "suspend", "resume", "purge", "watch", "unwatch", "status"), id: fc.nat(), instanceId: fc.constant("i-1") }),
+  fc.record({ type: fc.constantFrom("terminate", "suspend", "resume", "rewind", "purge", "watch", "unwatch", "status"), id: fc.nat(), instanceId: fc.constant("i-1") }),
+  fc.record({ type: fc.constantFrom("rewind", "terminate"), id: fc.nat(), instanceId: fc.constantFrom("i-1", "ü/ä"), reason: fc.jsonValue() }, { requiredKeys: ["type", "id", "instanceId"] }),
   fc.record({ type: fc.constant("list"), id: fc.nat(), runtimeStatus: fc.subarray(["Running", "Completed"]), pageSize: fc.integer({ min: 1, max: 1000 }) }, { requiredKeys: ["type", "id"] }),
 );
 const failuresFrames = fc.record(
@@ -84,7 +87,50 @@ const validFailuresFrames = fc.record(
   { type: fc.constant("failures"), id: fc.nat(), entityType: fc.constantFrom("Counter", "_x.y-z", "x".repeat(128)), limit: fc.integer({ min: 1, max: 1000 }), before: fc.nat() },
   { requiredKeys: ["type", "id"] },
 );
-const frames = fc.oneof(validFrames, anyFrames, orchestrationFrames, validOrchestrationFrames, failuresFrames, validFailuresFrames);
+const flags = fc.oneof(fc.boolean(), fc.constantFrom(0, 1, "true", null));
+const entityQueryFrames = fc.record(
+  {
+    type: fc.constantFrom("listEntities", "deleteEntity", "cleanEntities", "listEntity"),
+    id: ids,
+    entity: fc.oneof(entityIds, fc.integer()),
+    entityType: fc.oneof(fc.constantFrom("Counter", "_x.y-z", "9bad", "", "Counter/alice", "x".repeat(128), "x".repeat(129), "a b"), fc.string({ maxLength: 4 }), fc.integer(), fc.constant(null)),
+    ignoreCase: flags,
+    prefix: fc.oneof(fc.string({ maxLength: 4 }), edgeText(6), fc.constantFrom("x".repeat(512), "x".repeat(513), "\ud83d\ude00".repeat(256)), fc.integer(), fc.constant(null)),
+    includeState: flags,
+    includeDeleted: flags,
+    modifiedFrom: fc.oneof(fc.integer(), fc.double(), fc.constantFrom("1", null)),
+    modifiedTo: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(null)),
+    pageSize: fc.oneof(fc.integer({ min: -1, max: 1001 }), fc.constantFrom(2.5, Number.NaN, "10", null)),
+    continuation: fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom("x".repeat(2048), "x".repeat(2049)), fc.integer()),
+    count: flags,
+    removeEmpty: flags,
+    releaseOrphanedLocks: flags,
+    extra: fc.string(),
+  },
+  { requiredKeys: [] },
+);
+const validEntityQueryFrames = fc.oneof(
+  fc.record(
+    {
+      type: fc.constant("listEntities"),
+      id: fc.nat(),
+      entityType: fc.constantFrom("Counter", "_x.y-z", "x".repeat(128)),
+      ignoreCase: fc.boolean(),
+      prefix: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("", "x".repeat(512), "ü/\ud83d\ude00")),
+      includeState: fc.boolean(),
+      includeDeleted: fc.boolean(),
+      modifiedFrom: fc.integer(),
+      modifiedTo: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      pageSize: fc.integer({ min: 1, max: 1000 }),
+      continuation: fc.string({ maxLength: 20 }),
+      count: fc.boolean(),
+    },
+    { requiredKeys: ["type", "id", "entityType"] },
+  ),
+  fc.record({ type: fc.constant("deleteEntity"), id: fc.nat(), entity: fc.constantFrom("Counter/alice", "Emoji/\ud83d\ude00", "Files/a/b") }),
+  fc.record({ type: fc.constant("cleanEntities"), id: fc.nat(), entityType: fc.constantFrom("Counter", "_x"), removeEmpty: fc.boolean(), releaseOrphanedLocks: fc.boolean() }, { requiredKeys: ["type", "id"] }),
+);
+const frames = fc.oneof(validFrames, anyFrames, orchestrationFrames, validOrchestrationFrames, failuresFrames, validFailuresFrames, entityQueryFrames, validEntityQueryFrames);
 
 describe("the hand-written frame reader", () => {
   it("accepts exactly what the zod schema accepts, with the same result", () => {
@@ -119,6 +165,39 @@ describe("the hand-written reader of failures frames", () => {
       { numRuns: 10_000 },
     );
     expect(accepted).toBeGreaterThan(3000);
+  });
+});
+
+describe("the hand-written reader of entity query frames", () => {
+  it("accepts exactly what the zod schemas accept, with the same result, and accepts often", () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(entityQueryFrames, validEntityQueryFrames), (frame) => {
+        const fast = readClientFrame(frame);
+        const slow = ClientFrame.safeParse(frame);
+        expect(fast !== undefined).toBe(slow.success);
+        if (fast === undefined) return;
+        accepted++;
+        expect(fast).toEqual(slow.data);
+      }),
+      { numRuns: 10_000 },
+    );
+    expect(accepted).toBeGreaterThan(3000);
+  });
+});
+
+describe("the hand-written reader of a scheduled signal's at", () => {
+  it("accepts exactly the finite numbers zod accepts, on signals only", () => {
+    const cases: unknown[] = [0, -0, 1.5, -1, Date.now(), Number.MAX_VALUE, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, null, "5", undefined];
+    for (const at of cases) {
+      for (const type of ["signal", "call"]) {
+        const frame = { type, id: 1, entity: "Counter/a", op: "add", at };
+        const fast = readClientFrame(frame);
+        const slow = ClientFrame.safeParse(frame);
+        expect(fast !== undefined, `${type} at ${String(at)}`).toBe(slow.success);
+        if (fast !== undefined) expect(fast).toEqual(slow.data);
+      }
+    }
   });
 });
 

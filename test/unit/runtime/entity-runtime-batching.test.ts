@@ -101,7 +101,7 @@ describe("group commit", () => {
     expect(changes).toEqual([{ entityId: "Counter/sum", version: 1, state: 500_500, previousState: null }]);
     await harness.closeRuntimeAndStore();
     const store = await harness.openStoreOnly();
-    expect(store.readEntity("Counter/sum")).toEqual({ version: 1, state: 500_500 });
+    expect(store.readEntity("Counter/sum")).toEqual({ version: 1, modifiedAt: expect.any(Number), state: 500_500 });
   });
 
   it("commits one change per turn across ticks", async () => {

@@ -60,9 +60,9 @@ describe("runtime.onChange", () => {
     }
     expect(events).toEqual(["deliver 1", "change Counter/g v1", "deliver 2", "change Counter/g v2", "deliver 3", "change Counter/g v3"]);
     expect(onDisk).toEqual([
-      { version: 1, state: 1 },
-      { version: 2, state: 3 },
-      { version: 3, state: 6 },
+      { version: 1, modifiedAt: expect.any(Number), state: 1 },
+      { version: 2, modifiedAt: expect.any(Number), state: 3 },
+      { version: 3, modifiedAt: expect.any(Number), state: 6 },
     ]);
   });
 

@@ -45,7 +45,7 @@ describe("deleteState", () => {
     await signal(harness.runtime, "Tally/d", "remove");
     await harness.closeRuntimeAndStore();
     const store = await harness.openStoreOnly();
-    expect(store.readEntity("Tally/d")).toEqual({ version: 2 });
+    expect(store.readEntity("Tally/d")).toEqual({ version: 2, modifiedAt: expect.any(Number) });
     await harness.restart();
     expect(await readState(harness.runtime, "Tally/d")).toEqual({ state: null, version: 2 });
   });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/log.js";
 import { ConnectionSession, type ConnectionContext, type HubServices } from "../../../src/server/connection-session.js";
+import { AccessGate } from "../../../src/server/access-gate.js";
+import { OriginPolicy } from "../../../src/security/index.js";
 import { FairInput } from "../../../src/server/fair-input.js";
 import { MemoryBudget } from "../../../src/server/memory-budget.js";
 import type { TransportSocket } from "../../../src/server/transport.js";
@@ -51,6 +53,7 @@ function session(maxBufferedBytes: number): { session: ConnectionSession; socket
   };
   const context: ConnectionContext = {
     hubs: { peek: () => hub, get: async () => hub },
+    gate: new AccessGate(undefined, new OriginPolicy([], "http")),
     maxMessageBytes: 1024 * 1024,
     maxBufferedBytes,
     maxInflightRequests: 1000,

@@ -80,6 +80,19 @@ export const historyScenarios: HistoryScenario[] = [
     },
   },
   {
+    file: "hello-sequence-rewound",
+    run: () => {
+      const host = new TestHost(HelloSequence, { instanceId: "hello-2" });
+      host.start();
+      host.turn([host.completed(0, "Hello Tokyo!")]);
+      host.turn([host.failed(1, { errorType: "Error", message: "Seattle is down" })]);
+      host.rewind("Seattle is back");
+      host.turn([host.completed(1, "Hello Seattle!")], 60_000);
+      host.turn([host.completed(2, "Hello London!")]);
+      return host;
+    },
+  },
+  {
     file: "retrying-charge-gave-up",
     run: () => {
       const host = new TestHost(RetryingCharge, { instanceId: "charge-1" });

@@ -12,6 +12,7 @@ import {
   type OrchestratorAction,
   type ReplayResult,
 } from "../../../../src/orchestration/index.js";
+import { planRewind, type RewindPlan } from "../../../../src/orchestration/rewind-plan.js";
 
 /** An event as a test writes it: the host stamps the time. */
 export type Arrival = HistoryEvent extends infer E ? (E extends HistoryEvent ? Omit<E, "timestamp"> : never) : never;
@@ -93,6 +94,28 @@ export class TestHost {
     this.#record(stored, cached);
     this.results.push(cached);
     return cached;
+  }
+
+  /**
+   * A rewind turn, as the host runs it: planRewind decides which failures it takes back, then the
+   * turn's OrchestratorStarted and ExecutionRewound run on a fresh executor over the whole history.
+   * The tasks it takes back are open again. A refused rewind runs no turn.
+   */
+  rewind(reason?: unknown, maxReplayedEvents?: number): { plan: RewindPlan; result?: ReplayResult } {
+    const plan = planRewind(this.instanceId, this.definition, json(this.history), this.nowMs + 1000, maxReplayedEvents);
+    if (plan.refusal !== undefined) return { plan };
+    for (const position of plan.rewoundEvents) {
+      const failed = this.history[position]!;
+      if (failed.type !== "TaskFailed" && failed.type !== "SubOrchestrationInstanceFailed") throw new Error(`position ${position} is a ${failed.type}`);
+      const scheduled = this.history.find((event) => (event.type === "TaskScheduled" || event.type === "SubOrchestrationInstanceCreated") && event.eventId === failed.taskScheduledId);
+      if (scheduled?.type === "TaskScheduled") this.open.set(scheduled.eventId, { type: "ScheduleTask", id: scheduled.eventId, name: scheduled.name, ...(scheduled.input === undefined ? {} : { input: scheduled.input }) });
+      if (scheduled?.type === "SubOrchestrationInstanceCreated") {
+        this.open.set(scheduled.eventId, { type: "CreateSubOrchestration", id: scheduled.eventId, name: scheduled.name, instanceId: scheduled.instanceId, ...(scheduled.input === undefined ? {} : { input: scheduled.input }) });
+      }
+    }
+    this.#executor = undefined;
+    const result = this.turn([{ type: "ExecutionRewound", ...(reason === undefined ? {} : { reason }), rewoundEvents: plan.rewoundEvents }]);
+    return { plan, result };
   }
 
   // ---- arrivals ----

@@ -1,0 +1,73 @@
+import { ErrorCode } from "../../protocol/index.js";
+import { describeTarget, requestToken, type AccessPolicy, type AccessTarget, type Action, type OriginPolicy, type Principal } from "../security/index.js";
+import { json } from "./http-routes.js";
+import type { HttpRequest, HttpResponse } from "./transport.js";
+
+/** Paths served to anyone: the health check, and the browser client (it holds no secrets, and pages of other origins load it). */
+const PUBLIC_PATHS = new Set(["/healthz", "/client.js", "/client.js.map"]);
+/** Durable Functions' HTTP API answers errors as `{ error, message }`; the rest of the server as `{ code, message }`. */
+const DURABLE_HTTP_PREFIX = "/runtime/webhooks/durabletask/";
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** A request let in, and who made it (undefined when the server runs without authentication). */
+export type Admission = { readonly admitted: true; readonly principal: Principal | undefined } | { readonly admitted: false; readonly response: HttpResponse };
+
+/**
+ * The server's door: every WebSocket upgrade and HTTP request is authenticated here (when a policy is
+ * configured) and checked for its origin; every request on a connection is then authorized through
+ * `allows`.
+ */
+export class AccessGate {
+  constructor(
+    private readonly policy: AccessPolicy | undefined,
+    private readonly origins: OriginPolicy,
+  ) {}
+
+  /** True when requests must carry a token. */
+  get authenticating(): boolean {
+    return this.policy !== undefined;
+  }
+
+  /** A WebSocket upgrade: refused (401, 403) before a WebSocket exists. */
+  async upgrade(request: HttpRequest): Promise<Admission> {
+    const crossSite = this.origins.check(request.headers);
+    if (crossSite !== undefined) return refuse(403, ErrorCode.forbidden, crossSite, request.path);
+    return this.authenticate(request);
+  }
+
+  /** An HTTP request: public paths pass; state-changing requests from other origins are refused; the rest is authenticated. */
+  async http(request: HttpRequest): Promise<Admission> {
+    if (PUBLIC_PATHS.has(request.path)) return { admitted: true, principal: undefined };
+    if (!SAFE_METHODS.has(request.method)) {
+      const crossSite = this.origins.check(request.headers);
+      if (crossSite !== undefined) return refuse(403, ErrorCode.forbidden, crossSite, request.path);
+    }
+    return this.authenticate(request);
+  }
+
+  /** Whether `principal` may do `action` on `target` (always, without a policy). */
+  allows(principal: Principal | undefined, action: Action, target: AccessTarget): boolean {
+    if (this.policy === undefined) return true;
+    return principal !== undefined && this.policy.authorize(principal, action, target);
+  }
+
+  /** The message of a `forbidden` answer. */
+  forbidden(principal: Principal | undefined, action: Action, target: AccessTarget): string {
+    return `${principal?.name ?? "this client"} may not ${action} ${describeTarget(target)}`;
+  }
+
+  private async authenticate(request: HttpRequest): Promise<Admission> {
+    if (this.policy === undefined) return { admitted: true, principal: undefined };
+    const token = requestToken(request.headers, request.query);
+    const principal = await this.policy.authenticate({ method: request.method, path: request.path, query: request.query, headers: request.headers, token });
+    if (principal !== undefined) return { admitted: true, principal };
+    const message = token === undefined ? "this server needs a token: send Authorization: Bearer <token> (browsers: a token query parameter on /ws, or a bearer.<token> WebSocket protocol)" : "the token is not valid";
+    return refuse(401, ErrorCode.unauthorized, message, request.path);
+  }
+}
+
+function refuse(status: number, code: ErrorCode, message: string, path: string): Admission {
+  const body = path.startsWith(DURABLE_HTTP_PREFIX) ? { error: code, message } : { code, message };
+  const response = json(status, body);
+  return { admitted: false, response: status === 401 ? { ...response, headers: { ...response.headers, "www-authenticate": 'Bearer realm="durable-entities"' } } : response };
+}
