@@ -63,7 +63,10 @@ export const DEMO_PAGE_HTML = `<!doctype html>
   // What Stats/demo holds before its first record and after a reset (which deletes its state).
   const EMPTY_STATS = { count: 0, sum: 0, min: null, max: null, mean: null };
   try {
+    // On a server with --auth, the page is opened as /demo?token=…: the same token opens the WebSocket.
+    const token = new URLSearchParams(location.search).get("token") ?? undefined;
     const client = await connect(location.origin, {
+      token,
       onConnectionChange: (connected) =>
         connected ? showConnection("connected", "connected") : showConnection("disconnected", "disconnected: the server is not reachable; reconnecting…"),
     });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoRoutes } from "../../src/demo/demo-routes.js";
 import { TokenPolicy } from "../../src/security/index.js";
 import { openBrowserHarness, type BrowserHarness } from "./support/chromium.js";
 
@@ -43,7 +44,7 @@ describe("a browser with a token", () => {
       },
     });
     harness = await openBrowserHarness(
-      { "GET /token-page": async () => ({ status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: PAGE }) },
+      { "GET /token-page": async () => ({ status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: PAGE }), ...demoRoutes({ demoPage: true, atRoot: false }) },
       { access },
       { token: ADMIN },
     );
@@ -74,6 +75,16 @@ describe("a browser with a token", () => {
 
   it("carries a token a protocol value cannot hold as a query parameter", async () => {
     expect(await open(VIEWER, ODD)).toEqual({ text: "count 1", signal: "forbidden" });
+  });
+
+  it("opens the demo page with ?token= and connects with the same token", async () => {
+    const page = await harness.browser.newPage();
+    try {
+      await page.goto(`${harness.server.url}/demo?token=${ADMIN}`);
+      await page.locator('[data-state="connected"]').waitFor({ timeout: 15_000 });
+    } finally {
+      await page.close();
+    }
   });
 
   it("cannot connect without a token", async () => {
