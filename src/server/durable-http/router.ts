@@ -143,8 +143,8 @@ async function serve(route: CompiledRoute, rawParams: Record<string, string>, re
     hub,
     // Built when a route answers with links (most requests, signals among them, never do).
     get links() {
-      const server = { origin: services.options.origin(), scheme: services.options.scheme ?? "http" };
-      return (links ??= linksFor(request, hub?.name ?? "", server, query.data as { connection?: string; code?: string }));
+      links ??= linksFor(request, hub?.name ?? "", { origin: services.options.origin(), scheme: services.options.scheme ?? "http" }, query.data as { connection?: string; code?: string });
+      return links;
     },
     principal,
     services,
