@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalTaskHubName, DEFAULT_TASK_HUB, ErrorCode, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
 import { DataDirInUseError } from "../storage/index.js";
@@ -48,8 +49,12 @@ export class TaskHubs {
     this.defaultName = name;
   }
 
-  /** The hub named (case does not matter), or the default one; opens it on first use. Rejects with a {@link TaskHubError}. */
-  get(requested?: string): Promise<TaskHub> {
+  /**
+   * The hub named (case does not matter), or the default one; opens it on first use. Rejects with a
+   * {@link TaskHubError}: with `create: false`, `not_found` for a hub that does not exist yet (a request
+   * that only reads, or acts on what exists, creates nothing on disk and takes none of --max-hubs).
+   */
+  get(requested?: string, options: { readonly create?: boolean } = {}): Promise<TaskHub> {
     let name: string;
     try {
       name = this.resolveName(requested);
@@ -61,6 +66,9 @@ export class TaskHubs {
     let opening = this.opening.get(name);
     if (opening) return opening;
     if (this.closed) return Promise.reject(new TaskHubError(ErrorCode.shutting_down, "the server is shutting down"));
+    if (options.create === false && !existsSync(join(taskHubPath(this.options.dataDir, name), "data.mdb"))) {
+      return Promise.reject(new TaskHubError(ErrorCode.not_found, `there is no task hub "${name}" yet (a start or a signal that names it creates it)`));
+    }
     if (this.hubs.size + this.opening.size >= this.options.maxHubs) {
       return Promise.reject(new TaskHubError(ErrorCode.hub_unavailable, `this server already serves ${this.options.maxHubs} task hubs (its --max-hubs); hub "${name}" is not open`));
     }

@@ -15,14 +15,26 @@ function isFinished(status: InstanceStatus): boolean {
 }
 
 /**
+ * Most requests waiting at once per orchestration host. Each holds its request (body included) until
+ * its instance finishes or its timeout (up to an hour) passes, even when its client has gone: past
+ * this, a start answers at once, with the 202 a wait that timed out gives.
+ */
+export const MAX_COMPLETION_WAITS = 10_000;
+
+/**
  * Requests waiting for instances of one orchestration host to finish (`?timeout=` on a start). The
  * host pushes every committed status change; nothing is polled. A wait is registered before its
  * start is submitted, so the change that finishes the instance cannot be missed.
  */
 export class CompletionWaits {
   private readonly waiting = new Map<string, Set<(status: InstanceStatus | null) => void>>();
+  /** Waits registered now, over every instance. */
+  private count = 0;
 
-  constructor(host: OrchestrationHost) {
+  constructor(
+    host: OrchestrationHost,
+    private readonly maxWaits = MAX_COMPLETION_WAITS,
+  ) {
     host.onChange((changes) => this.changed(changes));
   }
 
@@ -31,7 +43,9 @@ export class CompletionWaits {
     return this.waiting.size;
   }
 
-  wait(instanceId: string): CompletionWait {
+  /** A wait for `instanceId` to finish, or undefined when {@link MAX_COMPLETION_WAITS} are registered already. */
+  wait(instanceId: string): CompletionWait | undefined {
+    if (this.count >= this.maxWaits) return undefined;
     let finished: InstanceStatus | null | undefined;
     let settle: ((result: WaitResult) => void) | undefined;
     const waiter = (status: InstanceStatus | null) => {
@@ -41,9 +55,10 @@ export class CompletionWaits {
     let set = this.waiting.get(instanceId);
     if (!set) this.waiting.set(instanceId, (set = new Set()));
     set.add(waiter);
+    this.count++;
     const remove = () => {
       const current = this.waiting.get(instanceId);
-      current?.delete(waiter);
+      if (current?.delete(waiter)) this.count--;
       if (current?.size === 0) this.waiting.delete(instanceId);
     };
     return {
@@ -70,6 +85,7 @@ export class CompletionWaits {
       const set = this.waiting.get(change.instanceId);
       if (set === undefined || (change.status !== null && !isFinished(change.status))) continue;
       this.waiting.delete(change.instanceId);
+      this.count -= set.size;
       for (const waiter of set) waiter(change.status);
     }
   }

@@ -35,6 +35,19 @@ function entityIdOf(context: RouteContext): string {
   return id;
 }
 
+function noState(entityId: string): HttpProblem {
+  return new HttpProblem(404, ErrorCode.not_found, `entity ${JSON.stringify(entityId.slice(0, 256))} does not exist (it has no state)`);
+}
+
+/** The entity a signal goes to, checked: its type, its operation, and that the request may signal it. */
+function signalTarget(context: RouteContext): string {
+  const entityId = entityIdOf(context);
+  context.services.authorize(context.principal, "signal", { kind: "entity", id: entityId });
+  const problem = context.hub.runtime.registry.check(entityId, (context.query as { op: string }).op);
+  if (problem) throw new HttpProblem(problem.code === ErrorCode.unknown_entity ? 404 : 400, problem.code, problem.message);
+  return entityId;
+}
+
 const entityParams = { entityName: EntityNameParam, entityKey: EntityKeyParam };
 const errorBody = { component: "ErrorBody" as const };
 
@@ -56,13 +69,14 @@ const signal = defineRoute({
     413: { description: "The input is too large.", body: errorBody },
     415: { description: "The body is not JSON (Content-Type).", body: errorBody },
   },
+  createsHub: true,
+  checkBeforeCreating(context) {
+    signalTarget(context);
+  },
   async handle(context) {
-    const entityId = entityIdOf(context);
     const { runtime } = context.hub;
     const op = context.query.op;
-    context.services.authorize(context.principal, "signal", { kind: "entity", id: entityId });
-    const problem = runtime.registry.check(entityId, op);
-    if (problem) throw new HttpProblem(problem.code === ErrorCode.unknown_entity ? 404 : 400, problem.code, problem.message);
+    const entityId = signalTarget(context);
     const input = context.request.body.length === 0 ? undefined : jsonBody(context.request, "input");
     const outcome = await askEntity(runtime, { kind: "signal", entityId, op, ...(input === undefined ? {} : { input }) });
     // A signal is one-way: one whose operation threw is still durable (rolled back, and logged by the server).
@@ -84,6 +98,10 @@ const remove = defineRoute({
     202: { description: "The deletion is durable." },
     400: { description: "A bad parameter.", body: errorBody },
     404: { description: "The app defines no entity type of that name.", body: errorBody },
+  },
+  async whenHubMissing(context) {
+    context.services.authorize(context.principal, "signal", { kind: "entity", id: entityIdOf(context) });
+    return emptyResponse(202); // nothing to delete
   },
   async handle(context) {
     const entityId = entityIdOf(context);
@@ -110,13 +128,18 @@ const read = defineRoute({
     400: { description: "A bad parameter.", body: errorBody },
     404: { description: "No such entity type, or the entity does not exist (no state).", body: errorBody },
   },
+  async whenHubMissing(context) {
+    const entityId = entityIdOf(context);
+    context.services.authorize(context.principal, "read", { kind: "entity", id: entityId });
+    throw noState(entityId);
+  },
   async handle(context) {
     const entityId = entityIdOf(context);
     context.services.authorize(context.principal, "read", { kind: "entity", id: entityId });
     const outcome = await askEntity(context.hub.runtime, { kind: "read", entityId, op: "" });
     if (outcome.kind === "error") throw problemOf(outcome);
     const state = outcome.kind === "state" ? outcome.state : null;
-    if (state === null || state === undefined) throw new HttpProblem(404, ErrorCode.not_found, `entity ${JSON.stringify(entityId.slice(0, 256))} does not exist (it has no state)`);
+    if (state === null || state === undefined) throw noState(entityId);
     return jsonResponse(200, state);
   },
 });
@@ -151,6 +174,10 @@ const list = defineRoute({
     200: { description: "A page of entities.", body: { arrayOf: "EntityListItem" }, headers: { [CONTINUATION_HEADER]: "Present when more pages follow: send it back for the next." } },
     400: { description: "A bad parameter or continuation token.", body: errorBody },
     404: { description: "The app defines no entity type of that name.", body: errorBody },
+  },
+  async whenHubMissing(context) {
+    context.services.authorize(context.principal, "read", { kind: "entities", type: entityType(context.hub.runtime, context.params.entityName) });
+    return jsonResponse(200, []); // nothing there: an empty page
   },
   async handle(context) {
     const type = entityType(context.hub.runtime, context.params.entityName);

@@ -6,6 +6,7 @@ import { listInstances } from "../instance-listing.js";
 import { askInstance, resultOf } from "./asking.js";
 import { notFound, orchestrationHost, readInstance, statusBody, statusResponse } from "./instance-status.js";
 import { startInstance, startWait, WAIT_QUERY } from "./orchestrator-routes.js";
+import type { HttpResponse } from "../transport.js";
 import { emptyResponse, HttpProblem, jsonResponse } from "./problems.js";
 import { jsonBody } from "./request-body.js";
 import { defineRoute, type RouteContext, type RouteSpec } from "./route-spec.js";
@@ -23,6 +24,14 @@ export function authorizeInstance(context: RouteContext, action: OrchestrationAc
   if (!context.services.authorizing) return;
   const record = context.hub.store.readInstance(instanceId) as { name?: string } | undefined;
   context.services.authorize(context.principal, action, { kind: "orchestration", name: record?.name ?? "*" });
+}
+
+/** What an instance route answers in a task hub that does not exist yet: as for an instance that does not exist (checked as "any orchestration"). */
+export function noInstance(action: OrchestrationAction) {
+  return async (context: Pick<RouteContext, "services" | "principal"> & { readonly params: { readonly instanceId: string } }): Promise<HttpResponse> => {
+    context.services.authorize(context.principal, action, { kind: "orchestration", name: "*" });
+    throw notFound(context.params.instanceId);
+  };
 }
 
 /** The continuation a client sends back (`x-ms-continuation-token`), checked for size. */
@@ -55,6 +64,7 @@ const getStatus = defineRoute({
     ...errors({ 400: "A bad parameter.", 404: "No such instance." }),
     500: { description: "Failed, with returnInternalServerErrorOnFailure=true.", body: { component: "OrchestrationStatus" } },
   },
+  whenHubMissing: noInstance("status"),
   async handle(context) {
     const { instanceId } = context.params;
     const host = orchestrationHost(context.hub);
@@ -88,6 +98,10 @@ const listStatuses = defineRoute({
   responses: {
     200: { description: "A page of statuses.", body: { arrayOf: "OrchestrationStatus" }, headers: { [CONTINUATION_HEADER]: "Present when more pages follow: send it back for the next." } },
     ...errors({ 400: "A bad parameter or continuation token." }),
+  },
+  async whenHubMissing(context) {
+    context.services.authorize(context.principal, "status", { kind: "orchestration", name: "*" });
+    return jsonResponse(200, []); // nothing there: an empty page
   },
   async handle(context) {
     const host = orchestrationHost(context.hub);
@@ -137,6 +151,7 @@ const raiseEvent = defineRoute({
     202: { description: "The event is recorded (a suspended instance keeps it for its resume)." },
     ...errors({ 400: "A bad parameter, or a body that is not JSON.", 404: "No such instance.", 409: "A suspended instance holds as many events as it keeps.", 410: "The instance has finished.", 413: "The data is too large.", 415: "The body is not JSON (Content-Type)." }),
   },
+  whenHubMissing: noInstance("raise"),
   async handle(context) {
     const { instanceId, eventName } = context.params;
     const host = orchestrationHost(context.hub);
@@ -168,6 +183,7 @@ function controlRoute(kind: "terminate" | "suspend" | "resume" | "rewind"): Rout
       202: { description: "Done, and durable." },
       ...errors({ 400: "A bad parameter.", 404: "No such instance.", 410: kind === "rewind" ? "The instance has not failed (or cannot be rewound)." : "The instance has finished." }),
     },
+    whenHubMissing: noInstance("manage"),
     async handle(context) {
       const { instanceId } = context.params;
       const host = orchestrationHost(context.hub);
@@ -196,6 +212,7 @@ const restart = defineRoute({
     202: { description: "Started: the new instance's links.", body: { component: "CheckStatusPayload" }, headers: { Location: "The status link.", "Retry-After": "10 (seconds)." } },
     ...errors({ 400: "A bad parameter.", 404: "No such instance.", 409: "Restarting under the same id while it still runs." }),
   },
+  whenHubMissing: noInstance("status"),
   async handle(context) {
     const { instanceId } = context.params;
     const host = orchestrationHost(context.hub);

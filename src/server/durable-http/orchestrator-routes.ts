@@ -62,6 +62,13 @@ export async function startInstance(context: RouteContext, host: OrchestrationHo
   return statusResponse(finished, { showInput: true }, { location: context.links.self, internalServerErrorOnFailure: wait.internalServerErrorOnFailure });
 }
 
+/** The orchestrator a start names, checked: 404 for none of that name, 403 when the request may not start it. */
+function startedName(context: RouteContext): string {
+  const name = orchestratorName(orchestrationHost(context.hub), (context.params as { functionName: string }).functionName);
+  context.services.authorize(context.principal, "start", { kind: "orchestration", name });
+  return name;
+}
+
 function startRoute(withInstanceId: boolean): RouteSpec {
   return defineRoute({
     method: "POST",
@@ -84,11 +91,19 @@ function startRoute(withInstanceId: boolean): RouteSpec {
       415: { description: "The body is not JSON (Content-Type).", body: { component: "ErrorBody" } },
       500: { description: "With timeout and returnInternalServerErrorOnFailure=true: the instance failed in time (its status).", body: { component: "OrchestrationStatus" } },
     },
+    createsHub: true,
+    checkBeforeCreating(context) {
+      startedName(context);
+    },
     async handle(context) {
       const host = orchestrationHost(context.hub);
+      const name = startedName(context);
       const params = context.params as { functionName: string; instanceId?: string };
-      const name = orchestratorName(host, params.functionName);
-      context.services.authorize(context.principal, "start", { kind: "orchestration", name });
+      if (params.instanceId !== undefined && context.services.authorizing) {
+        // A finished instance's id starts it anew, replacing it: for an instance of another orchestration, that is managing (purging) it.
+        const existing = context.hub.instanceName(params.instanceId);
+        if (existing !== undefined && existing !== name) context.services.authorize(context.principal, "manage", { kind: "orchestration", name: existing });
+      }
       const input = jsonBody(context.request, "input");
       const instanceId = params.instanceId ?? randomUUID().replaceAll("-", "");
       return startInstance(context, host, name, instanceId, input, startWait(context.query));

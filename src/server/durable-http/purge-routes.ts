@@ -3,7 +3,7 @@ import type { RuntimeStatus } from "../../orchestration/index.js";
 import { listInstances } from "../instance-listing.js";
 import { askInstance, resultOf } from "./asking.js";
 import { orchestrationHost } from "./instance-status.js";
-import { authorizeInstance } from "./instance-routes.js";
+import { authorizeInstance, noInstance } from "./instance-routes.js";
 import { HttpProblem, jsonResponse } from "./problems.js";
 import { defineRoute, type RouteSpec } from "./route-spec.js";
 import { DateTimeParam, InstanceIdParam, RuntimeStatusListParam } from "./schemas.js";
@@ -12,6 +12,10 @@ import { DateTimeParam, InstanceIdParam, RuntimeStatusListParam } from "./schema
 const FINISHED: readonly RuntimeStatus[] = ["Completed", "Failed", "Terminated"];
 /** Instances listed (and then purged together) per step of a bulk purge. */
 const PURGE_PAGE = 1_000;
+
+function nothingPurged(): HttpProblem {
+  return new HttpProblem(404, ErrorCode.not_found, "no finished instance matched: nothing was deleted");
+}
 
 const purgeOne = defineRoute({
   method: "DELETE",
@@ -27,6 +31,7 @@ const purgeOne = defineRoute({
     404: { description: "No such instance.", body: { component: "ErrorBody" } },
     409: { description: "The instance still runs (terminate it first).", body: { component: "ErrorBody" } },
   },
+  whenHubMissing: noInstance("manage"),
   async handle(context) {
     const { instanceId } = context.params;
     const host = orchestrationHost(context.hub);
@@ -54,6 +59,10 @@ const purgeMany = defineRoute({
     400: { description: "createdTimeFrom is missing, or a bad parameter.", body: { component: "ErrorBody" } },
     404: { description: "Nothing matched.", body: { component: "ErrorBody" } },
   },
+  async whenHubMissing(context) {
+    context.services.authorize(context.principal, "manage", { kind: "orchestration", name: "*" });
+    throw nothingPurged();
+  },
   async handle(context) {
     const host = orchestrationHost(context.hub);
     context.services.authorize(context.principal, "manage", { kind: "orchestration", name: "*" });
@@ -70,7 +79,7 @@ const purgeMany = defineRoute({
         continuation = page.continuation;
       } while (continuation !== undefined);
     }
-    if (deleted === 0) throw new HttpProblem(404, ErrorCode.not_found, "no finished instance matched: nothing was deleted");
+    if (deleted === 0) throw nothingPurged();
     return jsonResponse(200, { instancesDeleted: deleted });
   },
 });

@@ -51,6 +51,22 @@ export interface RouteSpec<P extends ParamsShape = ParamsShape, Q extends QueryS
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   /** False for routes that need no task hub (the OpenAPI document). */
   readonly usesHub?: boolean;
+  /**
+   * True for the routes that may create the task hub they name (a start, a signal): the others never
+   * create one, and answer {@link whenHubMissing} for a hub that does not exist yet.
+   */
+  readonly createsHub?: boolean;
+  /**
+   * The answer in a hub that does not exist yet, for routes that do not create it (default: its 404):
+   * what the route answers when nothing exists, after its access check. Run with the server's own hub
+   * as `hub`, for names only (every hub runs the same app).
+   */
+  whenHubMissing?(context: RouteContext<P, Q>): Promise<HttpResponse>;
+  /**
+   * For routes that create hubs: the checks of the request (names, access) to pass before a hub is
+   * created for it, run with the server's own hub as `hub` (every hub runs the same app).
+   */
+  checkBeforeCreating?(context: RouteContext<P, Q>): void;
   handle(context: RouteContext<P, Q>): Promise<HttpResponse>;
 }
 

@@ -52,13 +52,22 @@ function parameterProblem(where: string, error: z.ZodError): HttpProblem {
   return new HttpProblem(400, ErrorCode.bad_request, `${where} ${name}: ${missing ? "is required" : issue.message}`);
 }
 
-/** The request's path below the prefix, as decoded segments (undefined when a segment's percent-encoding is broken). */
+/**
+ * One path segment, decoded. A `%` that starts no escape (`100%`, which Durable Functions' own client
+ * sends raw for an instance id holding it) stays as it is, as ASP.NET's UrlDecode leaves it for Durable
+ * Functions; escapes that are not UTF-8 throw (a URIError).
+ */
+function decodeSegment(part: string): string {
+  if (!part.includes("%")) return part;
+  return part.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => decodeURIComponent(run));
+}
+
+/** The request's path below the prefix, as decoded segments (undefined when an escape is not UTF-8). */
 function requestSegments(path: string): string[] | undefined {
   const rest = path.slice(DURABLE_HTTP_PREFIX.length).replace(/\/+$/, "");
   if (rest === "") return [];
-  const parts = rest.slice(1).split("/");
   try {
-    return parts.map((part) => (part.includes("%") ? decodeURIComponent(part) : part));
+    return rest.slice(1).split("/").map(decodeSegment);
   } catch {
     return undefined;
   }
@@ -134,28 +143,48 @@ async function serve(route: CompiledRoute, rawParams: Record<string, string>, re
   const params = route.params.safeParse(rawParams);
   if (!params.success) throw parameterProblem("path parameter", params.error);
   const hubName = query.data.taskHub as string | undefined;
-  const hub = route.spec.usesHub === false ? (undefined as unknown as TaskHub) : (services.options.hubs.peek?.(hubName) ?? (await openHub(services, hubName)));
-  let links: Links | undefined;
-  const context: RouteContext = {
-    request,
-    params: params.data as RouteContext["params"],
-    query: query.data as RouteContext["query"],
-    hub,
-    // Built when a route answers with links (most requests, signals among them, never do).
-    get links() {
-      links ??= linksFor(request, hub?.name ?? "", { origin: services.options.origin(), scheme: services.options.scheme ?? "http" }, query.data as { connection?: string; code?: string });
-      return links;
-    },
-    principal,
-    services,
+  const contextIn = (hub: TaskHub | undefined): RouteContext => {
+    let links: Links | undefined;
+    return {
+      request,
+      params: params.data as RouteContext["params"],
+      query: query.data as RouteContext["query"],
+      hub: hub as TaskHub,
+      // Built when a route answers with links (most requests, signals among them, never do).
+      get links() {
+        links ??= linksFor(request, hub?.name ?? "", { origin: services.options.origin(), scheme: services.options.scheme ?? "http" }, query.data as { connection?: string; code?: string });
+        return links;
+      },
+      principal,
+      services,
+    };
   };
-  return route.spec.handle(context);
+  if (route.spec.usesHub === false) return route.spec.handle(contextIn(undefined));
+  const hubs = services.options.hubs;
+  let hub = hubs.peek?.(hubName);
+  if (hub === undefined) {
+    if (route.spec.createsHub === true) {
+      // A hub is created only for a request that passes its route's checks (names, access): checked in the server's own hub, which runs the same app.
+      const home = hubs.peek?.();
+      if (home !== undefined) route.spec.checkBeforeCreating?.(contextIn(home));
+      hub = await openHub(services, hubName, true);
+    } else {
+      try {
+        hub = await openHub(services, hubName, false);
+      } catch (error) {
+        const home = hubs.peek?.();
+        if (error instanceof HttpProblem && error.code === ErrorCode.not_found && route.spec.whenHubMissing && home !== undefined) return route.spec.whenHubMissing(contextIn(home));
+        throw error;
+      }
+    }
+  }
+  return route.spec.handle(contextIn(hub));
 }
 
-/** The hub a request names (or the server's own); a hub that cannot be had is answered with its code. */
-async function openHub(services: DurableHttpServices, name: string | undefined): Promise<TaskHub> {
+/** The hub a request names (or the server's own); a hub that cannot be had (or, without `create`, does not exist) is answered with its code. */
+async function openHub(services: DurableHttpServices, name: string | undefined, create: boolean): Promise<TaskHub> {
   try {
-    return await services.options.hubs.get(name);
+    return await services.options.hubs.get(name, { create });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string" && code in ErrorCode) {

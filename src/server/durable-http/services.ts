@@ -14,9 +14,12 @@ export interface AccessCheck {
   forbidden(principal: Principal | undefined, action: Action, target: AccessTarget): string;
 }
 
-/** The task hubs the API serves (TaskHubs implements it): `get` rejects with an error carrying a `code`. */
+/**
+ * The task hubs the API serves (TaskHubs implements it): `get` rejects with an error carrying a `code`
+ * (`not_found` for a hub that does not exist, with `create: false`).
+ */
 export interface HubSource {
-  get(name?: string): Promise<TaskHub>;
+  get(name?: string, options?: { readonly create?: boolean }): Promise<TaskHub>;
   /** The hub when it is open already (no wait). */
   peek?(name?: string): TaskHub | undefined;
 }
