@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { ErrorCode } from "../../protocol/index.js";
 import { jsonEqual, type Outcome, type TickContext } from "../runtime/index.js";
+import { isReservedEventName } from "./entity-requests.js";
 import { guardRail } from "./guard-rails.js";
 import { TurnActions } from "./turn-actions.js";
 import type { TimerAddress } from "../storage/index.js";
@@ -192,7 +193,10 @@ export class InstanceTurn {
     if (!isActive(record.status)) {
       return this.answer(request, { kind: "error", code: ErrorCode.instance_finished, message: `orchestration instance "${this.instance.id}" has finished (${record.status}); it takes no more events` });
     }
-    if (!raised && request.generation !== record.generation) return; // a result for an execution that has ended
+    // A result for an execution that has ended; so is an entity's answer or lock grant (a reserved event name)
+    // for an earlier execution: the next one numbers its actions from 0 again.
+    const forAnExecution = request.event.type !== "EventRaised" || isReservedEventName(request.event.name);
+    if (forAnExecution && request.generation !== record.generation) return;
     if (!this.isOpen(request.event)) return; // already recorded (a duplicate)
     const event = { ...request.event, timestamp: this.now } as HistoryEvent;
     this.closeTask(event);

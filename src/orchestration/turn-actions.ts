@@ -92,10 +92,14 @@ export class TurnActions {
   }
 
 
-  /** Tells each entity of a set that this execution lets it go (one that it does not hold ignores it). */
+  /**
+   * Tells each entity of a set that this execution lets it go (one that it does not hold ignores it).
+   * Each release names only its own entity: one naming the whole set would make a release of n
+   * entities write n² ids in one commit.
+   */
   private releaseLocks(entities: readonly string[]): void {
     const holder = { instanceId: this.instance.id, generation: this.instance.record!.generation };
-    for (const entity of entities) this.tick.send({ target: entity, op: RELEASE_OP, holder, lock: { entities, grant: "" }, source: this.instance.id });
+    for (const entity of entities) this.tick.send({ target: entity, op: RELEASE_OP, holder, lock: { entities: [entity], grant: "" }, source: this.instance.id });
   }
 
   tellParent(parent: { instanceId: string; taskId: number; generation: number }, failure: FailureDetails | undefined, output?: unknown): void {

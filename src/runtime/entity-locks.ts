@@ -1,4 +1,4 @@
-import type { InstanceMessage, LockHolder, MailboxMessage } from "../storage/index.js";
+import type { EntityMessage, InstanceMessage, LockHolder, MailboxMessage } from "../storage/index.js";
 import type { OperationRequest } from "./operation-request.js";
 
 /** Ops of the lock protocol (reserved: an entity type cannot define them). */
@@ -17,8 +17,13 @@ export function sameHolder(a: LockHolder | undefined, b: LockHolder | undefined)
  * holder's own requests, and releases, go through; everything else waits while the entity is held.
  */
 export function waitsForLock(lock: LockHolder | undefined, request: OperationRequest): boolean {
-  if (lock === undefined || request.kind === "read" || request.op === RELEASE_OP) return false;
+  if (lock === undefined || request.kind === "read" || (isLockStep(request) && request.op === RELEASE_OP)) return false;
   return !sameHolder(lock, request.holder);
+}
+
+/** A message of the lock protocol: a reserved op, sent by an orchestration with its lock set. Anything else naming one is refused. */
+export function isLockStep(request: OperationRequest): boolean {
+  return (request.op === LOCK_OP || request.op === RELEASE_OP) && request.lock !== undefined && request.holder !== undefined;
 }
 
 /**
@@ -40,4 +45,15 @@ export function nextLockStep(request: OperationRequest, entityId: string): Mailb
   const next = entities[entities.indexOf(entityId) + 1];
   if (next !== undefined) return { target: next, op: LOCK_OP, holder: request.holder!, lock: request.lock!, source: entityId };
   return eventForInstance(request.holder!, grant, { entities }, entityId);
+}
+
+/**
+ * A lock request that cannot go on at its target (an entity type this app lacks): the holder is told
+ * its lock failed, so the entities before the target in the set, already held for it, are let go.
+ */
+export function releasesBefore(request: EntityMessage): MailboxMessage[] {
+  if (request.op !== LOCK_OP || request.lock === undefined || request.holder === undefined) return [];
+  const { entities } = request.lock;
+  const taken = entities.slice(0, Math.max(0, entities.indexOf(request.target)));
+  return taken.map((target) => ({ target, op: RELEASE_OP, holder: request.holder!, lock: { entities: [target], grant: "" }, source: request.target }));
 }

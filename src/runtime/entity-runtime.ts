@@ -1,7 +1,7 @@
 import { EntityError, ErrorCode, isEntityError, parseEntityId, type FailurePageWire } from "../../protocol/index.js";
 import type { EntityMessage, EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, TimerAddress, WriteBatch } from "../storage/index.js";
 import { randomInt } from "node:crypto";
-import { eventForInstance, LOCK_OP, RELEASE_OP, type LockHolderCheck } from "./entity-locks.js";
+import { eventForInstance, LOCK_OP, RELEASE_OP, releasesBefore, type LockHolderCheck } from "./entity-locks.js";
 import { COMMIT_FAILED, CommitPipeline, type TickContext, type TickParticipant, type TickRelease } from "./commit-pipeline.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
 import type { FailureQuery } from "./dead-letter-book.js";
@@ -71,6 +71,8 @@ export class EntityRuntime implements TickParticipant {
   private isHolderActive: LockHolderCheck = () => true;
   /** Messages from orchestrations to entity types this app lacks: deleted, and answered with the error, in the next tick. */
   private bounced: Array<[MailboxAddress, EntityMessage, { errorType: string; message: string }]> = [];
+  /** Scheduled signals come due for an entity type or operation this app lacks: moved to the mailbox in the next tick. */
+  private parked: Array<[TimerAddress, EntityMessage]> = [];
 
   constructor(options: EntityRuntimeOptions) {
     this.store = options.store;
@@ -255,11 +257,18 @@ export class EntityRuntime implements TickParticipant {
   /** A scheduled signal's timer fired: the signal runs now (the timer goes with its commit). */
   private scheduledSignalFired(timer: TimerAddress, value: unknown): void {
     const message = (value as { message?: EntityMessage } | undefined)?.message;
-    if (message === undefined || this.registry.check(message.target, message.op)) {
-      this.log.warn("scheduled signal kept: its entity type or operation is not in this app", { target: message?.target, op: message?.op });
+    if (message === undefined) {
+      this.log.warn("scheduled signal kept: its timer holds no message", { ...timer });
       return;
     }
     const { at: _at, ...now } = message;
+    if (this.registry.check(message.target, message.op)) {
+      // Kept the way a signal from an entity to a type this app lacks is: as a mailbox message (not as a
+      // timer held in flight for the life of the process), applied once an app that has it starts.
+      this.parked.push([timer, { target: now.target, op: now.op, ...(now.input === undefined ? {} : { input: now.input }), ...(now.source === undefined ? {} : { source: now.source }) }]);
+      this.pipeline.scheduleTick();
+      return;
+    }
     this.submit({ ...requestOf(now), timer });
   }
 
@@ -302,13 +311,15 @@ export class EntityRuntime implements TickParticipant {
 
   /** A turn for every entity with work, into the tick's batch; answers and changes are released after the flush. */
   runTurns(tickContext: TickContext): TickRelease | undefined {
-    if (this.ready.length === 0 && this.expired.length === 0 && this.bounced.length === 0) return undefined;
+    if (this.ready.length === 0 && this.expired.length === 0 && this.bounced.length === 0 && this.parked.length === 0) return undefined;
     const { batch, tick, nowMs } = tickContext;
     for (const [address, message, failure] of this.bounced.splice(0)) {
       batch.deleteMessage(address);
       const to = message.reply ?? message.holder!;
-      const name = message.reply?.event ?? message.lock?.grant;
+      // A call's answer, a lock request's refusal; a release (to an entity its lock set named) answers nothing.
+      const name = message.reply?.event ?? (message.op === LOCK_OP ? message.lock?.grant : undefined);
       if (name !== undefined) tickContext.send(eventForInstance(to, name, { failure }, message.target));
+      for (const release of releasesBefore(message)) tickContext.send(release);
     }
     const entities = this.ready;
     this.ready = [];
@@ -316,6 +327,11 @@ export class EntityRuntime implements TickParticipant {
     const outcomes: Array<[OperationRequest, Outcome]> = [];
     const changes: EntityChange[] = [];
     const firedTimers: TimerAddress[] = [];
+    for (const [timer, message] of this.parked.splice(0)) {
+      batch.deleteTimer(timer);
+      tickContext.send(message);
+      firedTimers.push(timer);
+    }
     const scheduled: number[] = [];
     let current = 0;
     try {

@@ -1,6 +1,6 @@
 import { ErrorCode } from "../../protocol/index.js";
 import type { MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
-import { eventForInstance, LOCK_OP, nextLockStep, RELEASE_OP, sameHolder, waitsForLock, type LockHolderCheck } from "./entity-locks.js";
+import { eventForInstance, isLockStep, LOCK_OP, nextLockStep, RELEASE_OP, sameHolder, waitsForLock, type LockHolderCheck } from "./entity-locks.js";
 import { quoteRequested, type EntityRegistry } from "./entity-registry.js";
 import { deleteStep, finishCleans, startCleans } from "./entity-maintenance.js";
 import { checkInput } from "./input-schema.js";
@@ -73,9 +73,14 @@ export function runTurn(
   /** Cleans go first: one that frees a lock whose holder ended lets what waited for it run in this turn. */
   const { rest, cleans, unlocked } = startCleans(entity, operations, isHolderActive);
   let lockChanged = unlocked;
-  /** Operations that came before, or while, the entity was held by another: they run once it is free. */
-  const items = [...entity.waiting, ...rest];
-  entity.waiting = [];
+  /**
+   * Operations that came before, or while, the entity was held by another: they run once it is free.
+   * While their holder still runs they all keep waiting, and are not looked at again (each new turn
+   * would cost as much as everything waiting).
+   */
+  const stillHeld = entity.waiting.length > 0 && entity.lock !== undefined && isHolderActive(entity.lock);
+  const items = stillHeld ? rest : [...entity.waiting, ...rest];
+  if (!stillHeld) entity.waiting = [];
   /** The state of the last version, and whether an operation ran since (only then can the state differ). */
   let versionState = entity.state;
   let ranSinceVersion = false;
@@ -100,7 +105,7 @@ export function runTurn(
     }
     if (request.message) consumed.push(request.message);
     if (request.timer) firedTimers.push(request.timer);
-    if (request.op === LOCK_OP || request.op === RELEASE_OP) {
+    if (isLockStep(request)) {
       if (lockStep(entity, request, outgoing)) {
         lockChanged = true;
         if (entity.lock === undefined) items.splice(i + 1, 0, ...entity.waiting.splice(0)); // released: what waited runs now, first
@@ -157,7 +162,6 @@ function answerOf(outcome: Outcome): unknown {
  * Returns true when the entity's lock changed.
  */
 function lockStep(entity: LoadedEntity, request: OperationRequest, outgoing: MailboxMessage[]): boolean {
-  if (request.holder === undefined || request.lock === undefined) return false; // not from an orchestration: ignored
   if (request.op === RELEASE_OP) {
     if (!sameHolder(entity.lock, request.holder)) return false; // not held by the sender (freed already, or never granted)
     entity.lock = undefined;
@@ -172,6 +176,9 @@ function lockStep(entity: LoadedEntity, request: OperationRequest, outgoing: Mai
 /** Runs one operation; a failure is answered as an error outcome and added to `failures`. */
 function runOperation(entity: LoadedEntity, request: OperationRequest, registry: EntityRegistry, outgoing: MailboxMessage[], failures: TurnFailure[], maxStateChars: number): Outcome {
   const definition = entity.definition;
+  if (request.op === LOCK_OP || request.op === RELEASE_OP) {
+    return failed(failures, request, ErrorCode.unknown_operation, `${entity.id}: operation "${request.op}" is reserved for the lock protocol (ctx.lock in an orchestration)`);
+  }
   try {
     let input = request.input;
     const operation = definition.kind === "operations" ? definition.operations[request.op] : undefined;

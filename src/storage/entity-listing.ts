@@ -56,6 +56,13 @@ export interface EntityListing {
 const COUNT_CHUNK = 5_000;
 const MIN_SCAN = 10_000;
 const MAX_PAGE_BYTES = 1024 * 1024;
+/**
+ * Most bytes of records a page, or a chunk of a count, reads (each record is read whole, state and
+ * all, to filter it): with large states, a page ends short and a count yields, rather than stall the
+ * server on gigabytes. A page reads this many times its byte bound.
+ */
+const READ_BYTES_PER_PAGE_BYTE = 8;
+const COUNT_CHUNK_BYTES = READ_BYTES_PER_PAGE_BYTE * MAX_PAGE_BYTES;
 
 type Key = [partition: number, kind: "e", id: string];
 type Entries = Iterator<{ key: unknown; value: string }>;
@@ -76,16 +83,19 @@ export function listEntities(db: Database<string, Key>, partitions: readonly num
   const maxScan = query.maxScan ?? Math.max(MIN_SCAN, 10 * query.pageSize);
   const maxBytes = query.maxBytes ?? MAX_PAGE_BYTES;
   const heads = new MergeHeap(openHeads(db, partitions, query));
+  const maxRead = READ_BYTES_PER_PAGE_BYTE * maxBytes;
   const entities: ListedEntity[] = [];
   let scanned = 0;
   let bytes = 0;
+  let read = 0;
   let last: string | undefined;
   try {
     while (heads.size > 0) {
-      if (entities.length >= query.pageSize || scanned >= maxScan || bytes >= maxBytes) return { entities, next: last };
+      if (entities.length >= query.pageSize || scanned >= maxScan || bytes >= maxBytes || read >= maxRead) return { entities, next: last };
       const head = heads.top;
       last = head.id;
       scanned++;
+      read += head.value.length;
       const record = JSON.parse(head.value) as EntityRecord;
       if (matches(query, head.id, record)) {
         entities.push(listed(head.id, record, query.includeState === true));
@@ -112,6 +122,7 @@ export async function countEntities(db: Database<string, Key>, partitions: reado
     let after: string | undefined;
     for (;;) {
       let read = 0;
+      let bytes = 0;
       const range = db.getRange({ ...rangeOf(partition, query.type, prefix, after), limit: COUNT_CHUNK });
       for (const { key, value } of range) {
         const id = (key as Key)[2];
@@ -119,9 +130,12 @@ export async function countEntities(db: Database<string, Key>, partitions: reado
         read++;
         after = id;
         if (!needsRecord || matches(query, id, JSON.parse(value) as EntityRecord)) count++;
+        bytes += value.length;
+        if (bytes >= COUNT_CHUNK_BYTES) break;
       }
-      if (read < COUNT_CHUNK) break;
-      await new Promise((resolve) => setImmediate(resolve));
+      const more = read === COUNT_CHUNK || bytes >= COUNT_CHUNK_BYTES;
+      if (read > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (!more) break;
     }
   }
   return count;
