@@ -54,7 +54,7 @@ describe("an uncaught exception while an LMDB commit is in flight (the exit hang
     }
     expect([...counts].filter(([, count]) => count !== 1)).toEqual([]); // nothing applied twice
     expect(acked.filter((tag) => counts.get(tag) !== 1)).toEqual([]); // nothing acknowledged lost
-  });
+  }, 240_000); // eleven server starts: seconds each on a busy machine
 });
 
 /** How a child process ended: `code N` or `signal NAME`. */
