@@ -20,7 +20,8 @@ export function accessHooksOf(app: Record<string, unknown> | Iterable<unknown>):
 
 /**
  * Access decided by the app's hooks. A hook that throws denies (the error is logged): a guard that
- * fails must fail closed.
+ * fails must fail closed. Only an object from `authenticate` is a principal; `null`, `false` and any
+ * other value mean "not authenticated".
  */
 export class AppHooksPolicy implements AccessPolicy {
   constructor(
@@ -30,8 +31,12 @@ export class AppHooksPolicy implements AccessPolicy {
 
   async authenticate(request: AuthRequest): Promise<Principal | undefined> {
     try {
-      const principal = await this.hooks.authenticate(request);
-      return principal ?? undefined;
+      const principal: unknown = await this.hooks.authenticate(request);
+      if (principal === null || principal === undefined || principal === false) return undefined;
+      // Only an object is a principal: `0`, `""` or a name string let in would be a request without a principal.
+      if (typeof principal === "object" || typeof principal === "function") return principal as Principal;
+      this.log.warn("the app's authenticate hook answered something that is not a principal object; the request is refused", { answered: typeof principal });
+      return undefined;
     } catch (error) {
       this.log.warn("the app's authenticate hook threw; the request is refused", { error: errorMessage(error) });
       return undefined;

@@ -11,8 +11,23 @@ export class OriginPolicy {
   constructor(
     allowedOrigins: readonly string[],
     private readonly scheme: "http" | "https",
+    /**
+     * Serve only requests addressed to a loopback name (or to the host of an allowed origin): for a server
+     * without authentication on loopback, where a page that re-points its own name at 127.0.0.1 (DNS
+     * rebinding) would otherwise be its "own origin".
+     */
+    private readonly loopbackHostsOnly = false,
   ) {
     this.allowed = new Set(allowedOrigins.map(normalizeOrigin));
+  }
+
+  /** Undefined when the request's Host may be served, else why not. */
+  checkHost(headers: Readonly<Record<string, string>>): string | undefined {
+    const host = headers.host;
+    if (!this.loopbackHostsOnly || host === undefined || this.allowed.has("*")) return undefined;
+    if (isLoopbackHost(host) || this.allowed.has(normalizeOrigin(`${this.scheme}://${host}`))) return undefined;
+    const shown = host.slice(0, 200);
+    return `this server (without authentication, on loopback) answers requests addressed to localhost, 127.0.0.1 or [::1], not to ${shown} (a page of another site reaching it by DNS rebinding?); if ${shown} is a name of this machine, allow it with --allow-origin ${this.scheme}://${shown}`;
   }
 
   /** Undefined when the request may go on, else why not. */
@@ -36,4 +51,16 @@ export function normalizeOrigin(origin: string): string {
   } catch {
     return origin.toLowerCase();
   }
+}
+
+/** A Host header naming this machine by a name no other site can re-point: localhost (and *.localhost), 127.x.x.x, [::1]. */
+function isLoopbackHost(host: string): boolean {
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (hostname.endsWith(".")) hostname = hostname.slice(0, -1);
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

@@ -37,7 +37,7 @@ export async function readTokensFile(path: string): Promise<TokensFile> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`the tokens file ${path} is not JSON: ${(error as Error).message}`);
+    throw new Error(`the tokens file ${path} is not JSON: ${jsonProblem(text, error as Error)}`);
   }
   const parsed = TokensFile.safeParse(json);
   if (!parsed.success) {
@@ -45,7 +45,28 @@ export async function readTokensFile(path: string): Promise<TokensFile> {
     // Paths through `tokens` name the token itself: show only its first characters.
     const where = issue.path.map((part, i) => (i === 1 && issue.path[0] === "tokens" ? `"${String(part).slice(0, 4)}…"` : String(part))).join(".");
     const nested = (issue as { issues?: Array<{ message: string }> }).issues?.[0]; // a bad record key (a token) says why inside
-    throw new Error(`the tokens file ${path} is not valid at ${where || "the top"}: ${nested?.message ?? issue.message}`);
+    // An unknown key may be a token put in the wrong place: keys as long as a token show their first characters only.
+    const message = issue.code === "unrecognized_keys" ? `unknown ${issue.keys.length === 1 ? "key" : "keys"} ${issue.keys.map(shownKey).join(", ")}` : (nested?.message ?? issue.message);
+    throw new Error(`the tokens file ${path} is not valid at ${where || "the top"}: ${message}`);
   }
   return parsed.data;
+}
+
+/** A key of the file as an error shows it: whole when shorter than any token, else its first four characters. */
+function shownKey(key: string): string {
+  return key.length < 16 ? JSON.stringify(key) : `"${key.slice(0, 4)}…"`;
+}
+
+/**
+ * What is wrong with the file's JSON, and where, without the excerpt of the text that V8's message quotes
+ * (it may be part of a token).
+ */
+function jsonProblem(text: string, error: Error): string {
+  const problem = error.message.replace(/,? *(\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, "");
+  const at = / in JSON at position (\d+)/.exec(problem);
+  if (at === null) return problem;
+  const before = text.slice(0, Number(at[1]));
+  const line = before.split("\n").length;
+  const column = before.length - before.lastIndexOf("\n");
+  return `${problem.slice(0, at.index)} at line ${line}, column ${column}`;
 }

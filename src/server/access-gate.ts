@@ -30,14 +30,16 @@ export class AccessGate {
 
   /** A WebSocket upgrade: refused (401, 403) before a WebSocket exists. */
   async upgrade(request: HttpRequest): Promise<Admission> {
-    const crossSite = this.origins.check(request.headers);
+    const crossSite = this.origins.checkHost(request.headers) ?? this.origins.check(request.headers);
     if (crossSite !== undefined) return refuse(403, ErrorCode.forbidden, crossSite, request.path);
     return this.authenticate(request);
   }
 
-  /** An HTTP request: public paths pass; state-changing requests from other origins are refused; the rest is authenticated. */
+  /** An HTTP request: public paths pass; requests to a Host the server does not answer to, and state-changing requests from other origins, are refused; the rest is authenticated. */
   async http(request: HttpRequest): Promise<Admission> {
     if (PUBLIC_PATHS.has(request.path)) return { admitted: true, principal: undefined };
+    const otherHost = this.origins.checkHost(request.headers);
+    if (otherHost !== undefined) return refuse(403, ErrorCode.forbidden, otherHost, request.path);
     if (!SAFE_METHODS.has(request.method)) {
       const crossSite = this.origins.check(request.headers);
       if (crossSite !== undefined) return refuse(403, ErrorCode.forbidden, crossSite, request.path);
@@ -51,9 +53,9 @@ export class AccessGate {
     return principal !== undefined && this.policy.authorize(principal, action, target);
   }
 
-  /** The message of a `forbidden` answer. */
-  forbidden(principal: Principal | undefined, action: Action, target: AccessTarget): string {
-    return `${principal?.name ?? "this client"} may not ${action} ${describeTarget(target)}`;
+  /** The message of a `forbidden` answer; `about` names the target instead of its description (an instance rather than its orchestration). */
+  forbidden(principal: Principal | undefined, action: Action, target: AccessTarget, about?: string): string {
+    return `${principalName(principal) ?? "this client"} may not ${action} ${about ?? describeTarget(target)}`;
   }
 
   private async authenticate(request: HttpRequest): Promise<Admission> {
@@ -63,6 +65,16 @@ export class AccessGate {
     if (principal !== undefined) return { admitted: true, principal };
     const message = token === undefined ? "this server needs a token: send Authorization: Bearer <token> (browsers: a token query parameter on /ws, or a bearer.<token> WebSocket protocol)" : "the token is not valid";
     return refuse(401, ErrorCode.unauthorized, message, request.path);
+  }
+}
+
+/** A principal's name for a message: an app's principal may have none, or one that throws when read. */
+function principalName(principal: Principal | undefined): string | undefined {
+  try {
+    const name: unknown = principal?.name;
+    return typeof name === "string" && name !== "" ? name.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -12,7 +12,7 @@ import {
 import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
 import { errorMessage, type Logger } from "../log.js";
 import { packAnswers } from "./answer-packer.js";
-import { handleEntityQuery } from "./entity-queries.js";
+import { exactListing, handleEntityQuery } from "./entity-queries.js";
 import type { FairInput, InputLane } from "./fair-input.js";
 import type { OrchestrationRequests } from "./orchestration-requests.js";
 import type { BufferHolder, MemoryBudget } from "./memory-budget.js";
@@ -298,10 +298,12 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     if (!hub) {
       return this.send({ type: "error", id: frame.id, code: ErrorCode.handshake_required, message: 'send {"type":"hello","version":1} first' });
     }
+    if (frame.type === "listEntities") frame = exactListing(hub.runtime.registry, frame); // checked as the type it lists
     if (this.context.gate.authenticating) {
-      const access = frameAccess(frame, (instanceId) => hub.instanceName?.(instanceId));
-      if (access && !this.context.gate.allows(this.principal, access.action, access.target)) {
-        return this.send(errorFrame(frame.id, ErrorCode.forbidden, this.context.gate.forbidden(this.principal, access.action, access.target)));
+      for (const { action, target, about } of frameAccess(frame, (instanceId) => hub.instanceName?.(instanceId))) {
+        if (!this.context.gate.allows(this.principal, action, target)) {
+          return this.send(errorFrame(frame.id, ErrorCode.forbidden, this.context.gate.forbidden(this.principal, action, target, about)));
+        }
       }
     }
     const { runtime } = hub;

@@ -62,6 +62,20 @@ async function listPage(runtime: EntityRuntime, frame: ListEntitiesFrame): Promi
 }
 
 /**
+ * A listing as the type it lists: with `ignoreCase`, the hosted type's own name in place of the spelling
+ * sent, so that access is checked on the type whose entities the page shows. Unchanged when no hosted
+ * type (or more than one) matches: the listing refuses it.
+ */
+export function exactListing(registry: EntityRegistry, frame: ListEntitiesFrame): ListEntitiesFrame {
+  if (frame.ignoreCase !== true || registry.definition(frame.entityType) !== undefined) return frame;
+  try {
+    return { ...frame, entityType: resolveType(registry, frame.entityType, true) };
+  } catch {
+    return frame;
+  }
+}
+
+/**
  * The hosted entity type a listing names: exactly, or with `ignoreCase` the one type whose name
  * matches ignoring case (Durable Functions' HTTP API matches names so). Unknown: `unknown_entity`.
  */

@@ -131,6 +131,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const staticFiles = options.staticDir === undefined ? undefined : await openStaticFiles(options.staticDir, { private: [options.dataDir] });
+  if (options.tls) checkTlsFiles(options.tls); // before the store, like the transport: nothing to close if it fails
   const transport = await chooseTransport(options.transport, log); // before the store: nothing to close if it fails
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const hubs = new TaskHubs({
@@ -142,9 +143,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const hub = await hubs.get(); // the server's own hub: its store must open for the server to start
   const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
   const input = new FairInput(INPUT_BYTES_PER_TURN);
-  if (options.tls) checkTlsFiles(options.tls);
   const scheme = options.tls ? "https" : "http";
-  const gate = new AccessGate(options.access, new OriginPolicy(options.allowedOrigins ?? [], scheme));
+  // Without authentication on loopback, only loopback Host names are served (DNS rebinding would make any site "same origin").
+  const gate = new AccessGate(options.access, new OriginPolicy(options.allowedOrigins ?? [], scheme, options.access === undefined && isLoopback(host)));
   const rateLimit = { perSecond: options.rateLimit ?? DEFAULT_RATE_LIMIT, burst: 2 * (options.rateLimit ?? DEFAULT_RATE_LIMIT) };
   const context: ConnectionContext = { hubs, gate, rateLimit, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const routes = routeHttp({
@@ -162,13 +163,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return isDurableHttpPath(request.path) ? durableHttp(request, admission.principal) : routes(request);
   };
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  /** Upgrades being authenticated: they hold sockets, and may all be admitted, so they count against the cap. */
+  let pendingUpgrades = 0;
   const onUpgrade = async (request: HttpRequest): Promise<UpgradeDecision> => {
     const tooLong = urlTooLong(request);
     if (tooLong) return { admitted: false, response: tooLong };
-    if (transport.connectionCount >= maxConnections) {
+    if (transport.connectionCount + pendingUpgrades >= maxConnections) {
       return { admitted: false, response: json(503, { code: ErrorCode.overloaded, message: `the server holds ${maxConnections} connections, its most (--max-connections); try again later` }) };
     }
-    const admission = await gate.upgrade(request);
+    pendingUpgrades++;
+    let admission: Awaited<ReturnType<AccessGate["upgrade"]>>;
+    try {
+      admission = await gate.upgrade(request);
+    } finally {
+      pendingUpgrades--; // the transport opens an admitted socket before any other upgrade is decided
+    }
     return admission.admitted ? { admitted: true, principal: admission.principal, protocol: chosenProtocol(request.headers) } : admission;
   };
 

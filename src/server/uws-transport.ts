@@ -60,6 +60,8 @@ export class UwsTransport implements Transport {
   readonly name = "uws";
   private listenSocket: Uws.us_listen_socket | undefined;
   private readonly sockets = new Set<Uws.WebSocket<SocketData>>();
+  /** close() was called: upgrades decided since (an authenticate hook answering late) are refused. */
+  private closed = false;
 
   constructor(private readonly uws: UwsModule) {}
 
@@ -85,6 +87,7 @@ export class UwsTransport implements Transport {
         });
         const decide = (decision: UpgradeDecision) => {
           if (aborted) return;
+          if (decision.admitted && this.closed) decision = { admitted: false, response: SHUTTING_DOWN };
           res.cork(() => {
             if (decision.admitted) res.upgrade<SocketData>({ principal: decision.principal }, key, decision.protocol ?? "", extensions, context);
             else writeResponse(res, "GET", { ...decision.response, headers: { ...decision.response.headers, connection: "close" } });
@@ -138,6 +141,7 @@ export class UwsTransport implements Transport {
   }
 
   async close(code: number, reason: string): Promise<void> {
+    this.closed = true;
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     for (const ws of [...this.sockets]) ws.end(code, reason);
@@ -188,6 +192,7 @@ class UwsSocket implements TransportSocket {
   }
 }
 
+const SHUTTING_DOWN: HttpResponse = { status: 503, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "shutting_down", message: "the server is shutting down" }) };
 const INTERNAL_ERROR: HttpResponse = { status: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ code: "internal", message: "internal error" }) };
 
 /** What a request says, read while uWebSockets.js lets it be read (in its handler, before any await). */

@@ -51,7 +51,7 @@ describe.each(TRANSPORTS)("HTTP edge cases over %s", (transport) => {
     const server = await startTestServer(transport);
     try {
       const longPath = `/${"y".repeat(3000)}`;
-      const long = parseResponse((await rawExchange(server.port, `GET ${longPath} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, WAIT_MS)).reply);
+      const long = parseResponse((await rawExchange(server.port, `GET ${longPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, WAIT_MS)).reply);
       expect(long.status).toBe(404);
       expect(long.body.length).toBeLessThan(400);
       const { code, message } = JSON.parse(long.body) as { code: string; message: string };
@@ -60,7 +60,7 @@ describe.each(TRANSPORTS)("HTTP edge cases over %s", (transport) => {
       expect(message).not.toContain(longPath.slice(0, 101));
       expect(message).toContain("cut; 3001 characters");
 
-      const short = parseResponse((await rawExchange(server.port, "GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", WAIT_MS)).reply);
+      const short = parseResponse((await rawExchange(server.port, "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", WAIT_MS)).reply);
       expect(JSON.parse(short.body)).toMatchObject({ code: "not_found", message: "nothing at /nowhere; the WebSocket endpoint is /ws" });
     } finally {
       await server.stop();
