@@ -1,12 +1,10 @@
 import { ErrorCode } from "../../protocol/index.js";
 import { describeTarget, requestToken, type AccessPolicy, type AccessTarget, type Action, type OriginPolicy, type Principal } from "../security/index.js";
-import { json } from "./http-routes.js";
+import { errorFor } from "./http-routes.js";
 import type { HttpRequest, HttpResponse } from "./transport.js";
 
 /** Paths served to anyone: the health check, and the browser client (it holds no secrets, and pages of other origins load it). */
 const PUBLIC_PATHS = new Set(["/healthz", "/client.js", "/client.js.map"]);
-/** Durable Functions' HTTP API answers errors as `{ error, message }`; the rest of the server as `{ code, message }`. */
-const DURABLE_HTTP_PREFIX = "/runtime/webhooks/durabletask/";
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** A request let in, and who made it (undefined when the server runs without authentication). */
@@ -79,7 +77,6 @@ function principalName(principal: Principal | undefined): string | undefined {
 }
 
 function refuse(status: number, code: ErrorCode, message: string, path: string): Admission {
-  const body = path.startsWith(DURABLE_HTTP_PREFIX) ? { error: code, message } : { code, message };
-  const response = json(status, body);
+  const response = errorFor(path, status, code, message);
   return { admitted: false, response: status === 401 ? { ...response, headers: { ...response.headers, "www-authenticate": 'Bearer realm="durable-entities"' } } : response };
 }

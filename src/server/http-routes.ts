@@ -8,12 +8,16 @@ const JSON_TYPE = { "content-type": "application/json; charset=utf-8" };
 export const MAX_ECHOED_CHARS = 100;
 
 /**
- * The JSON error for a request the transport refuses for its size (413): `{ error, message }` below
- * Durable Functions' HTTP API prefix (the shape of its errors), `{ code, message }` elsewhere.
+ * A JSON error for a request to `path`: `{ error, message }` below Durable Functions' HTTP API prefix
+ * (the shape of its errors), `{ code, message }` elsewhere.
  */
+export function errorFor(path: string, status: number, code: ErrorCode, message: string): HttpResponse {
+  return json(status, isDurableHttpPath(path) ? { error: code, message } : { code, message });
+}
+
+/** The error for a request the transport refuses for its size (413). */
 export function bodyTooLarge(path: string, limitBytes: number): HttpResponse {
-  const message = `the body is over ${limitBytes} bytes`;
-  return json(413, isDurableHttpPath(path) ? { error: ErrorCode.payload_too_large, message } : { code: ErrorCode.payload_too_large, message });
+  return errorFor(path, 413, ErrorCode.payload_too_large, `the body is over ${limitBytes} bytes`);
 }
 
 /** A JSON response. */

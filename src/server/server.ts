@@ -6,7 +6,7 @@ import { collectDefinitions } from "./app-definitions.js";
 import { ConnectionSession, type ConnectionContext } from "./connection-session.js";
 import { browserClientRoutes } from "./browser-client.js";
 import { openStaticFiles } from "./static-files.js";
-import { json, routeHttp } from "./http-routes.js";
+import { errorFor, json, routeHttp } from "./http-routes.js";
 import { FairInput } from "./fair-input.js";
 import type { LiveStateHub, LiveStateOptions } from "./live-state/index.js";
 import { MemoryBudget } from "./memory-budget.js";
@@ -247,7 +247,7 @@ const MAX_URL_CHARS = 8192;
 function urlTooLong(request: HttpRequest): HttpResponse | undefined {
   const length = request.path.length + request.query.length;
   if (length <= MAX_URL_CHARS) return undefined;
-  return json(414, { code: ErrorCode.bad_request, message: `the URL is ${length} characters; the most served is ${MAX_URL_CHARS}` });
+  return errorFor(request.path, 414, ErrorCode.bad_request, `the URL is ${length} characters; the most served is ${MAX_URL_CHARS}`);
 }
 
 /** Addresses only this machine can reach. */

@@ -37,10 +37,21 @@ describe("Durable Functions' HTTP API with access control", () => {
       expect(list.status).toBe(200);
       const id = (list.body as Array<{ instanceId: string }>)[0]!.instanceId;
       expect((await api.get(`/instances/${id}`, as(WRITER))).status).toBe(200);
-      expect((await api.delete(`/instances/${id}`, as(READER))).status).toBe(403); // purging is managing
+      const purgeByReader = await api.delete(`/instances/${id}`, as(READER));
+      expect(purgeByReader.status).toBe(403); // purging is managing
+      expect(purgeByReader.body).toEqual({ error: "forbidden", message: `reader may not manage instance ${id}` }); // the instance, never its orchestration's name
       expect((await api.get("/instances", as(WRITER))).status).toBe(403); // listing every orchestration
       expect((await api.get("/instances/nobody-here", as(WRITER))).status).toBe(403); // only a grant on * learns it does not exist
       expect((await api.get("/instances/nobody-here", as(READER))).status).toBe(404);
+
+      // A token in the query (a link a browser opened) is not copied into the links the answer gives.
+      const byQuery = await api.post(`/orchestrators/HelloSequence?token=${WRITER}&x=1`);
+      expect(byQuery.status).toBe(202);
+      expect(byQuery.headers.get("location")).not.toContain(WRITER);
+      expect(JSON.stringify(byQuery.body)).not.toContain(WRITER);
+      // Errors below the prefix keep Durable Functions' shape, a URL over the limit's too.
+      const long = await api.get(`/instances/x?pad=${"p".repeat(9000)}`, as(READER));
+      expect(long).toMatchObject({ status: 414, body: { error: "bad_request" } });
     } finally {
       await server.stop();
     }

@@ -23,13 +23,13 @@ const MAX_CONTINUATION_CHARS = 2048;
 export function authorizeInstance(context: RouteContext, action: OrchestrationAction, instanceId: string): void {
   if (!context.services.authorizing) return;
   const record = context.hub.store.readInstance(instanceId) as { name?: string } | undefined;
-  context.services.authorize(context.principal, action, { kind: "orchestration", name: record?.name ?? "*" });
+  context.services.authorize(context.principal, action, { kind: "orchestration", name: record?.name ?? "*" }, `instance ${instanceId}`);
 }
 
 /** What an instance route answers in a task hub that does not exist yet: as for an instance that does not exist (checked as "any orchestration"). */
 export function noInstance(action: OrchestrationAction) {
   return async (context: Pick<RouteContext, "services" | "principal"> & { readonly params: { readonly instanceId: string } }): Promise<HttpResponse> => {
-    context.services.authorize(context.principal, action, { kind: "orchestration", name: "*" });
+    context.services.authorize(context.principal, action, { kind: "orchestration", name: "*" }, `instance ${context.params.instanceId}`);
     throw notFound(context.params.instanceId);
   };
 }

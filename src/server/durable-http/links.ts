@@ -48,7 +48,7 @@ export function linksFor(request: HttpRequest, hub: string, server: { origin: st
   return {
     base: origin + DURABLE_HTTP_PREFIX,
     suffix: linkQuery(hub, query.connection, query.code),
-    self: `${origin}${request.path}${request.query === "" ? "" : `?${request.query}`}`,
+    self: `${origin}${request.path}${withoutToken(request.query)}`,
   };
 }
 
@@ -72,4 +72,12 @@ export function managementPayload(base: string, suffix: string, instanceId: stri
 /** The asynchronous HTTP pattern's answer: 202, `Location` = the status link, `Retry-After: 10`, the links as the body. */
 export function checkStatusResponse(payload: CheckStatusPayload): HttpResponse {
   return { status: 202, headers: { ...JSON_HEADERS, location: payload.statusQueryGetUri, "retry-after": "10" }, body: JSON.stringify(payload) };
+}
+
+/** The query of a link (`?…`, or nothing), without a `token` parameter: links go into Location headers and logs. */
+function withoutToken(query: string): string {
+  if (query === "") return "";
+  if (!/(^|&)token=/.test(query)) return `?${query}`;
+  const kept = query.split("&").filter((part) => !part.startsWith("token=")).join("&");
+  return kept === "" ? "" : `?${kept}`;
 }

@@ -100,9 +100,9 @@ function startRoute(withInstanceId: boolean): RouteSpec {
       const name = startedName(context);
       const params = context.params as { functionName: string; instanceId?: string };
       if (params.instanceId !== undefined && context.services.authorizing) {
-        // A finished instance's id starts it anew, replacing it: for an instance of another orchestration, that is managing (purging) it.
+        // A finished instance's id starts it anew, replacing it: an instance of another orchestration needs that one's start grant too (as over the WebSocket).
         const existing = context.hub.instanceName(params.instanceId);
-        if (existing !== undefined && existing !== name) context.services.authorize(context.principal, "manage", { kind: "orchestration", name: existing });
+        if (existing !== undefined && existing !== name) context.services.authorize(context.principal, "start", { kind: "orchestration", name: existing }, `instance ${params.instanceId}`);
       }
       const input = jsonBody(context.request, "input");
       const instanceId = params.instanceId ?? randomUUID().replaceAll("-", "");

@@ -11,7 +11,7 @@ export interface AccessCheck {
   /** False when the server runs without a policy (everything is allowed). */
   readonly authenticating: boolean;
   allows(principal: Principal | undefined, action: Action, target: AccessTarget): boolean;
-  forbidden(principal: Principal | undefined, action: Action, target: AccessTarget): string;
+  forbidden(principal: Principal | undefined, action: Action, target: AccessTarget, about?: string): string;
 }
 
 /**
@@ -56,10 +56,10 @@ export class DurableHttpServices {
     return this.options.access?.authenticating === true;
   }
 
-  /** Throws 403 unless `principal` may do `action` on `target`. */
-  authorize(principal: Principal | undefined, action: Action, target: AccessTarget): void {
+  /** Throws 403 unless `principal` may do `action` on `target`; the refusal names `about` when given (an instance, never its orchestration). */
+  authorize(principal: Principal | undefined, action: Action, target: AccessTarget, about?: string): void {
     const access = this.options.access;
     if (access === undefined || access.allows(principal, action, target)) return;
-    throw new HttpProblem(403, ErrorCode.forbidden, access.forbidden(principal, action, target));
+    throw new HttpProblem(403, ErrorCode.forbidden, access.forbidden(principal, action, target, about));
   }
 }
