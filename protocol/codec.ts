@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { ClientFrame } from "./client-frames.js";
 import { ErrorCode } from "./error-codes.js";
 import { readAckFrame, readClientFrame, readRequestId } from "./frame-readers.js";
+import { MAX_VALUE_DEPTH, nestsDeeperThan } from "./json-depth.js";
 import { MAX_FRAMES_PER_MESSAGE } from "./limits.js";
 import { ServerFrame, type ErrorFrame } from "./server-frames.js";
 
@@ -78,9 +79,31 @@ function decodeMessage<F>(text: string, schema: z.ZodType<F>, readFast: (item: u
     const id = readRequestId(item);
     if (id !== undefined) badIds.push(id);
   }
+  const deep = frames.filter(carriesTooDeepValue);
+  if (deep.length > 0) {
+    // Refused whole: nothing downstream (JSON.stringify, a payload's size check, the store) has to walk it.
+    for (const frame of deep) {
+      frames.splice(frames.indexOf(frame), 1);
+      const id = readRequestId(frame);
+      if (id !== undefined) badIds.push(id);
+      if (invalid++ === 0) first = `a value in a "${(frame as { type: string }).type}" frame nests deeper than ${MAX_VALUE_DEPTH} levels`;
+    }
+  }
   if (invalid === 0) return { frames, errors: [] };
   const message = invalid === 1 ? first : `${invalid} frames of this message are invalid; the first, ${first}`;
   return { frames, errors: [badRequest(message, badIds)] };
+}
+
+/** The fields of frames that carry values of any shape. */
+const VALUE_FIELDS = ["input", "data", "reason", "value", "state"] as const;
+
+function carriesTooDeepValue(frame: unknown): boolean {
+  const record = frame as Record<string, unknown>;
+  for (const field of VALUE_FIELDS) {
+    const value = record[field];
+    if (typeof value === "object" && value !== null && nestsDeeperThan(value, MAX_VALUE_DEPTH)) return true;
+  }
+  return false;
 }
 
 function describeFrameError(item: unknown, error: z.ZodError | undefined): string {

@@ -12,4 +12,5 @@ export * from "./entity-query-frames.js";
 export * from "./client-frames.js";
 export * from "./server-frames.js";
 export * from "./codec.js";
+export * from "./json-depth.js";
 export * from "./entity-error.js";
