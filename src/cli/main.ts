@@ -59,7 +59,8 @@ every client command takes --url URL (default http://127.0.0.1:7071, or DURABLE_
 and --token TOKEN (for a server with --auth; or DURABLE_ENTITIES_TOKEN)
 defaults: --port 7071, --host 127.0.0.1, --data ./data
 without --app, serve hosts the demo app (entities Counter, CounterFn, Stats and the demo
-orchestrations) and a demo page at /demo; --static DIR serves DIR's files at / paths`;
+orchestrations) and a demo page at /demo; the dashboard is at / (at /dashboard/ with --static
+DIR, which serves DIR's files at / paths)`;
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv, new Set(["help", "json", "all", "version", "insecure", "state", "deleted", "count"]));

@@ -57,7 +57,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     maxFailuresPerType: integerOption(args, "max-failures-per-type", 0, 100_000),
     maxBufferedBytesTotal: integerOption(args, "max-buffered-bytes-total", 1024 * 1024, 2 ** 45),
     orchestration: orchestrationOptions(args),
-    httpRoutes: demoRoutes({ demoPage: appFile === undefined, atRoot: staticDir === undefined }),
+    httpRoutes: demoRoutes({ demoPage: appFile === undefined }),
     log,
     onFatal: (error) => fatalExit.fatal(error, "store failed"),
   }).catch((error: unknown) => {
@@ -94,6 +94,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
   // after the handlers); a stdout whose reader is gone (`serve | true`, a closed terminal) drops it: it must
   // never take the server down.
   writeOrDrop(process.stdout, `durable-entities serving ${server.url} (ws endpoint ${server.url.replace(/^http/, "ws")}/ws, transport ${server.transport})\n`);
+  writeOrDrop(process.stdout, `dashboard: ${server.url}${staticDir === undefined ? "/" : "/dashboard/"}\n`);
   if (appFile === undefined) writeOrDrop(process.stdout, `demo page: ${server.url}/demo\n`);
 }
 

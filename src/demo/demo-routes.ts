@@ -1,12 +1,9 @@
 import type { HttpHandler } from "../server/index.js";
 import { DEMO_PAGE_HTML } from "./demo-page.js";
 
-/**
- * The demo page at /demo (served with the built-in demo app only), and at / unless `atRoot` is false
- * (with `--static`, / belongs to the static directory's index.html).
- */
-export function demoRoutes(options: { demoPage: boolean; atRoot?: boolean }): Record<string, HttpHandler> {
+/** The demo page at /demo (served with the built-in demo app only; `/` is the dashboard's). */
+export function demoRoutes(options: { demoPage: boolean }): Record<string, HttpHandler> {
   if (!options.demoPage) return {};
   const page = async () => ({ status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: DEMO_PAGE_HTML });
-  return options.atRoot === false ? { "GET /demo": page } : { "GET /demo": page, "GET /": page };
+  return { "GET /demo": page };
 }

@@ -1,10 +1,15 @@
 import { ErrorCode } from "../../protocol/index.js";
 import { describeTarget, requestToken, type AccessPolicy, type AccessTarget, type Action, type OriginPolicy, type Principal } from "../security/index.js";
+import { DASHBOARD_ASSETS } from "./dashboard-routes.js";
 import { errorFor } from "./http-routes.js";
 import type { HttpRequest, HttpResponse } from "./transport.js";
 
-/** Paths served to anyone: the health check, and the browser client (it holds no secrets, and pages of other origins load it). */
-const PUBLIC_PATHS = new Set(["/healthz", "/client.js", "/client.js.map"]);
+/**
+ * Paths served to anyone: the health check, the browser client (it holds no secrets, and pages of other
+ * origins load it), and the dashboard's code and style (no secrets either: its page, and every piece of
+ * data it shows, need the token).
+ */
+const PUBLIC_PATHS = new Set(["/healthz", "/client.js", "/client.js.map", ...DASHBOARD_ASSETS]);
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** A request let in, and who made it (undefined when the server runs without authentication). */

@@ -7,7 +7,7 @@ import { json } from "./http-routes.js";
 import type { HttpHandler } from "./transport.js";
 
 /** The package's root folder, found from this file (works from src/ under tsx and from dist/). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) {
     const parent = dirname(dir);
@@ -35,20 +35,21 @@ const CLIENT_HEADERS = {
 export function browserClientRoutes(): Record<string, HttpHandler> {
   const dir = join(packageRoot(), "dist", "browser");
   return {
-    "GET /client.js": builtFile(join(dir, "client.js"), "text/javascript; charset=utf-8"),
-    "GET /client.js.map": builtFile(join(dir, "client.js.map"), "application/json; charset=utf-8"),
+    "GET /client.js": builtFile(join(dir, "client.js"), "text/javascript; charset=utf-8", CLIENT_HEADERS, "the browser client"),
+    "GET /client.js.map": builtFile(join(dir, "client.js.map"), "application/json; charset=utf-8", CLIENT_HEADERS, "the browser client"),
   };
 }
 
-function builtFile(file: string, contentType: string): HttpHandler {
+/** A file of dist/ made by `npm run build`, read once and kept; a 404 saying to build when it is missing. */
+export function builtFile(file: string, contentType: string, headers: Record<string, string>, what: string): HttpHandler {
   let cached: Promise<Buffer> | undefined;
   return async () => {
     cached ??= readFile(file);
     try {
-      return { status: 200, headers: { "content-type": contentType, ...CLIENT_HEADERS }, body: await cached };
+      return { status: 200, headers: { "content-type": contentType, ...headers }, body: await cached };
     } catch {
       cached = undefined;
-      return json(404, { code: ErrorCode.not_found, message: "the browser client is not built; run npm run build" });
+      return json(404, { code: ErrorCode.not_found, message: `${what} is not built; run npm run build` });
     }
   };
 }

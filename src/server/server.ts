@@ -5,6 +5,7 @@ import type { Clock, EntityRuntime } from "../runtime/index.js";
 import { collectDefinitions } from "./app-definitions.js";
 import { ConnectionSession, type ConnectionContext } from "./connection-session.js";
 import { browserClientRoutes } from "./browser-client.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import { openStaticFiles } from "./static-files.js";
 import { errorFor, json, routeHttp } from "./http-routes.js";
 import { FairInput } from "./fair-input.js";
@@ -87,6 +88,8 @@ export interface ServerOptions {
   readonly httpRoutes?: Record<string, HttpHandler>;
   /** A directory whose files are served at `/` paths (GET and HEAD) where no route answers; it may not hold `dataDir`. */
   readonly staticDir?: string;
+  /** Serve the dashboard (default true): at `/` and `/dashboard/`, or only at `/dashboard/` with a `staticDir`. */
+  readonly dashboard?: boolean;
   readonly log?: Logger;
   /** Called when the store fails and the server stops taking work (default: log it). */
   readonly onFatal?: (error: unknown) => void;
@@ -151,6 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
     ...browserClientRoutes(),
+    ...(options.dashboard === false ? {} : dashboardRoutes({ atRoot: options.staticDir === undefined })),
     ...options.httpRoutes,
   }, staticFiles);
   let origin = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${options.port ?? 7071}`; // the bound port once listening

@@ -44,7 +44,7 @@ describe("a browser with a token", () => {
       },
     });
     harness = await openBrowserHarness(
-      { "GET /token-page": async () => ({ status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: PAGE }), ...demoRoutes({ demoPage: true, atRoot: false }) },
+      { "GET /token-page": async () => ({ status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: PAGE }), ...demoRoutes({ demoPage: true }) },
       { access },
       { token: ADMIN },
     );

@@ -12,9 +12,12 @@ export const FlakyActivity = defineActivity("FlakyActivity", (input: { failTimes
   return attempt;
 });
 
-/** Retries: the activity is called with a retry policy; the output is how many attempts it took. */
-export const RetryDemo = defineOrchestration("RetryDemo", function* (ctx, input: { failTimes: number }) {
-  const retry = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: input.failTimes + 1, backoffCoefficient: 1.5, maxRetryIntervalInMilliseconds: 1000 };
+/**
+ * Retries: the activity is called with a retry policy; the output is how many attempts it took. It gets
+ * `maxAttempts` attempts (default `failTimes + 1`, enough): with fewer, the instance fails.
+ */
+export const RetryDemo = defineOrchestration("RetryDemo", function* (ctx, input: { failTimes: number; maxAttempts?: number }) {
+  const retry = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: input.maxAttempts ?? input.failTimes + 1, backoffCoefficient: 1.5, maxRetryIntervalInMilliseconds: 1000 };
   const count = yield* ctx.call(FlakyActivity, input, { retry });
   return { attempts: count };
 });
