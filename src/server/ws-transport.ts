@@ -77,6 +77,8 @@ async function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duple
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
   if (path !== WS_PATH) return refuseUpgrade(socket, json(404, { code: ErrorCode.not_found, message: `WebSocket upgrades are served at ${WS_PATH}` }));
+  const broken = handshakeProblem(req);
+  if (broken) return refuseUpgrade(socket, broken);
   let decision: UpgradeDecision;
   try {
     decision = await options.onUpgrade({ method: req.method ?? "GET", path, query: q < 0 ? "" : url.slice(q + 1), headers: stringHeaders(req), body: Buffer.alloc(0) });
@@ -86,6 +88,29 @@ async function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duple
   if (!decision.admitted) return refuseUpgrade(socket, decision.response);
   const { principal } = decision;
   wss.handleUpgrade(req, socket, head, (ws) => attach(ws, options, principal));
+}
+
+/** An HTTP token (RFC 9110), what each WebSocket protocol value must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * What is wrong with a WebSocket handshake (RFC 6455, 4.2.1), answered in JSON like every other refusal
+ * of this server (the `ws` library would answer these in plain text): undefined when it is well formed.
+ */
+function handshakeProblem(req: IncomingMessage): HttpResponse | undefined {
+  const refuse = (message: string, status = 400, headers: Record<string, string> = {}) => {
+    const response = json(status, { code: ErrorCode.bad_request, message });
+    return { ...response, headers: { ...response.headers, ...headers } };
+  };
+  if (req.method !== "GET") return refuse(`a WebSocket upgrade is a GET, not ${String(req.method).slice(0, 20)}`);
+  if (req.headers.upgrade?.toLowerCase() !== "websocket") return refuse("the Upgrade header must be websocket");
+  const key = req.headers["sec-websocket-key"];
+  if (typeof key !== "string" || !/^[+/0-9A-Za-z]{22}==$/.test(key.trim())) return refuse("Sec-WebSocket-Key must be 16 bytes in base64");
+  const version = req.headers["sec-websocket-version"];
+  if (version !== "13" && version !== "8") return refuse("this server speaks WebSocket version 13", 426, { "sec-websocket-version": "13, 8" });
+  const protocols = req.headers["sec-websocket-protocol"];
+  if (protocols !== undefined && !protocols.split(",").every((value) => TOKEN.test(value.trim()))) return refuse("Sec-WebSocket-Protocol must be a comma-separated list of tokens");
+  return undefined;
 }
 
 /** Answers an upgrade that is not taken with an HTTP response, and closes the connection. */

@@ -13,6 +13,7 @@ import { printProfileSummary, summarizeProfile } from "./cpu-profile-summary.js"
 import { jsonLine, label, printTable, targetsMet, type ScenarioResult } from "./report.js";
 import { callRoundtrip } from "./scenarios/call-roundtrip.js";
 import { fanOutFanIn } from "./scenarios/fan-out-fan-in.js";
+import { heldConnections } from "./scenarios/held-connections.js";
 import { httpSignals, httpStarts } from "./scenarios/http-load.js";
 import { liveState } from "./scenarios/live-state.js";
 import { loopbackFloor } from "./scenarios/loopback-floor.js";
@@ -36,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   transfersScenario("transfers-hot-account", true),
   httpSignals,
   httpStarts,
+  heldConnections,
 ];
 
 interface Options {
