@@ -44,6 +44,7 @@ export function routeHttp(routes: Record<string, HttpHandler>, fallback?: HttpHa
     const known = Object.keys(routes).some((key) => key.endsWith(` ${request.path}`));
     if (known) return json(405, { code: ErrorCode.bad_request, message: `${echo(request.method)} is not allowed on ${request.path}` });
     if (fallback && method === "GET" && request.path !== WS_PATH) return fallback(request);
-    return json(404, { code: ErrorCode.not_found, message: `nothing at ${echo(request.path)}; the WebSocket endpoint is /ws` });
+    if (request.path === WS_PATH) return json(426, { code: ErrorCode.bad_request, message: `${WS_PATH} is the WebSocket endpoint: open a WebSocket to it (an HTTP request with Upgrade: websocket)` });
+    return json(404, { code: ErrorCode.not_found, message: `nothing at ${echo(request.path)}; the WebSocket endpoint is ${WS_PATH}` });
   };
 }

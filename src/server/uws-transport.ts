@@ -30,6 +30,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: "413 Payload Too Large",
   414: "414 URI Too Long",
   415: "415 Unsupported Media Type",
+  426: "426 Upgrade Required",
   500: "500 Internal Server Error",
   503: "503 Service Unavailable",
 };

@@ -30,6 +30,10 @@ describe("decodeClientMessage", () => {
     expect(decoded).toEqual({ frames: [signal, call, { ...signal, id: 9 }], errors: [] });
   });
 
+  it("answers an empty batch with an error rather than silence", () => {
+    expect(decodeClientMessage("[]")).toEqual({ frames: [], errors: [{ type: "error", code: "bad_request", message: "an empty batch carries no frames: send a frame, or an array of them" }] });
+  });
+
   it("keeps the good frames of a batch and answers all the bad ones with one error listing their ids", () => {
     const decoded = decodeClientMessage(JSON.stringify([signal, { type: "call", id: 12, entity: "nope", op: "x" }, call, 7, { type: "get", id: 13 }]));
     expect(decoded.frames).toEqual([signal, call]);

@@ -17,6 +17,12 @@ describe("routeHttp", () => {
     expect(body.message).toBe(`nothing at ${path.slice(0, MAX_ECHOED_CHARS)}… (cut; 100001 characters); the WebSocket endpoint is /ws`);
   });
 
+  it("answers a plain HTTP request to /ws with 426 and what to do instead", async () => {
+    const response = await route(request("GET", "/ws"));
+    expect(response.status).toBe(426);
+    expect(JSON.parse(String(response.body))).toEqual({ code: "bad_request", message: "/ws is the WebSocket endpoint: open a WebSocket to it (an HTTP request with Upgrade: websocket)" });
+  });
+
   it("shows a short path whole, and bounds a long method in a 405", async () => {
     expect(JSON.parse(String((await route(request("GET", "/nowhere"))).body))).toEqual({ code: "not_found", message: "nothing at /nowhere; the WebSocket endpoint is /ws" });
     const response = await route(request("X".repeat(5000), "/healthz"));
