@@ -53,7 +53,6 @@ function decodeMessage<F>(text: string, schema: z.ZodType<F>, readFast: (item: u
     return { frames: [], errors: [badRequest("message is not valid JSON")] };
   }
   const items = Array.isArray(parsed) ? parsed : [parsed];
-  if (items.length === 0) return { frames: [], errors: [badRequest("an empty batch carries no frames: send a frame, or an array of them")] };
   if (items.length > MAX_FRAMES_PER_MESSAGE) {
     return { frames: [], errors: [badRequest(`a message may carry at most ${MAX_FRAMES_PER_MESSAGE} frames, got ${items.length}`)] };
   }

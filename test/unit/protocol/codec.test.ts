@@ -30,8 +30,8 @@ describe("decodeClientMessage", () => {
     expect(decoded).toEqual({ frames: [signal, call, { ...signal, id: 9 }], errors: [] });
   });
 
-  it("answers an empty batch with an error rather than silence", () => {
-    expect(decodeClientMessage("[]")).toEqual({ frames: [], errors: [{ type: "error", code: "bad_request", message: "an empty batch carries no frames: send a frame, or an array of them" }] });
+  it("takes an empty batch as asking nothing (no frames, no error)", () => {
+    expect(decodeClientMessage("[]")).toEqual({ frames: [], errors: [] });
   });
 
   it("keeps the good frames of a batch and answers all the bad ones with one error listing their ids", () => {

@@ -54,7 +54,7 @@ describe("openStaticFiles", () => {
     expect((await route(request("GET", "/"))).status).toBe(200);
     expect((await route(request("HEAD", "/"))).status).toBe(200);
     expect((await route(request("POST", "/"))).status).toBe(404);
-    expect((await route(request("GET", "/ws"))).status).toBe(404);
+    expect((await route(request("GET", "/ws"))).status).toBe(426); // the WebSocket path: open a WebSocket there
     expect(JSON.parse(String((await route(request("GET", "/healthz"))).body))).toEqual({ status: "ok" });
   });
 });
