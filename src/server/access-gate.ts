@@ -24,6 +24,8 @@ export class AccessGate {
   constructor(
     private readonly policy: AccessPolicy | undefined,
     private readonly origins: OriginPolicy,
+    /** How long an authentication (an app's hook may be async) may take before the request is refused with 503. */
+    private readonly authenticateTimeoutMs = DEFAULT_AUTHENTICATE_TIMEOUT_MS,
   ) {}
 
   /** True when requests must carry a token. */
@@ -64,10 +66,28 @@ export class AccessGate {
   private async authenticate(request: HttpRequest): Promise<Admission> {
     if (this.policy === undefined) return { admitted: true, principal: undefined };
     const token = requestToken(request.headers, request.query);
-    const principal = await this.policy.authenticate({ method: request.method, path: request.path, query: request.query, headers: request.headers, token });
+    const answer = await withTimeout(this.policy.authenticate({ method: request.method, path: request.path, query: request.query, headers: request.headers, token }), this.authenticateTimeoutMs);
+    if (answer === TIMED_OUT) return refuse(503, ErrorCode.overloaded, `authentication did not answer within ${this.authenticateTimeoutMs} ms; try again later`, request.path);
+    const principal = answer;
     if (principal !== undefined) return { admitted: true, principal };
     const message = token === undefined ? "this server needs a token: send Authorization: Bearer <token> (browsers: a token query parameter on /ws, or a bearer.<token> WebSocket protocol)" : "the token is not valid";
     return refuse(401, ErrorCode.unauthorized, message, request.path);
+  }
+}
+
+/** An authentication that does not answer in this time holds no connection slot longer: the request is refused (503). */
+const DEFAULT_AUTHENTICATE_TIMEOUT_MS = 10_000;
+const TIMED_OUT = Symbol("timed out");
+
+/** `value` when it settles within `ms`, else {@link TIMED_OUT}; a synchronous value is taken at once. */
+async function withTimeout<T>(value: T | Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  if (!(value instanceof Promise)) return value;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
+  try {
+    return await Promise.race([value, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
