@@ -1,5 +1,6 @@
 import type { ListedEntity } from "../../clients/index.js";
 import { describeError, formatTime, h, replace } from "./dom.js";
+import { Pager } from "./pager.js";
 import { entityHash, type DashboardContext, type View } from "./view.js";
 
 const PAGE_SIZE = 25;
@@ -29,28 +30,20 @@ export function entitiesView(context: DashboardContext, type: string | undefined
   const prefix = h("input", { type: "search", placeholder: "key prefix", "aria-label": "key prefix", "data-testid": "key-prefix" });
   const rows = h("tbody", null);
   const message = h("p", { class: "meta" });
-  const previous = h("button", { type: "button", disabled: true }, "← previous");
-  const next = h("button", { type: "button", disabled: true }, "next →");
-  /** Continuations of the pages before this one (undefined: the first page). */
-  const pages: (string | undefined)[] = [];
-  let current: string | undefined;
-  let following: string | undefined;
 
   const load = async (continuation: string | undefined) => {
     message.textContent = "loading…";
     try {
       const page = await context.client.listEntities({ type, prefix: prefix.value || undefined, pageSize: PAGE_SIZE, continuation, includeDeleted: false });
       if (disposed) return;
-      current = continuation;
-      following = page.continuation;
+      pager.shown(continuation, page.continuation);
       replace(rows, ...page.entities.map(row));
-      message.textContent = page.entities.length === 0 ? (following ? "nothing on this page; try next" : "no entities") : "";
-      previous.disabled = pages.length === 0;
-      next.disabled = following === undefined;
+      message.textContent = page.entities.length === 0 ? pager.emptyText("no entities") : "";
     } catch (error) {
       if (!disposed) message.textContent = describeError(error);
     }
   };
+  const pager = new Pager((continuation) => void load(continuation));
   const row = (entity: ListedEntity) =>
     h(
       "tr",
@@ -63,21 +56,13 @@ export function entitiesView(context: DashboardContext, type: string | undefined
   let typing: ReturnType<typeof setTimeout> | undefined;
   prefix.addEventListener("input", () => {
     clearTimeout(typing);
-    typing = setTimeout(() => {
-      pages.length = 0;
-      void load(undefined);
-    }, 200);
+    typing = setTimeout(() => pager.restart(), 200);
   });
-  next.addEventListener("click", () => {
-    pages.push(current);
-    void load(following);
-  });
-  previous.addEventListener("click", () => void load(pages.pop()));
 
   replace(
     keys,
     h("h2", null, type),
-    h("div", { class: "toolbar" }, prefix, previous, next),
+    h("div", { class: "toolbar" }, prefix, pager.previous, pager.next),
     h("table", { "data-testid": "entity-keys" }, h("thead", null, h("tr", null, h("th", null, "key"), h("th", null, "version"), h("th", null, "last modified"), h("th", null, "locked by"))), rows),
     message,
   );

@@ -1,5 +1,6 @@
 import type { InstanceQuery, InstanceStatus, InstanceWatch, RuntimeStatus } from "../../clients/index.js";
 import { describeError, formatTime, h, replace } from "./dom.js";
+import { Pager } from "./pager.js";
 import { instanceHash, type DashboardContext, type View } from "./view.js";
 
 const PAGE_SIZE = 25;
@@ -15,11 +16,6 @@ export function instancesView(context: DashboardContext): View {
   const prefix = h("input", { type: "search", placeholder: "instance id prefix", "aria-label": "instance id prefix" });
   const rows = h("tbody", null);
   const message = h("p", { class: "meta" });
-  const previous = h("button", { type: "button", disabled: true }, "← previous");
-  const next = h("button", { type: "button", disabled: true }, "next →");
-  const pages: (string | undefined)[] = [];
-  let current: string | undefined;
-  let following: string | undefined;
   let watches: InstanceWatch[] = [];
   let disposed = false;
 
@@ -45,13 +41,10 @@ export function instancesView(context: DashboardContext): View {
     try {
       const page = await client.list(query(continuation));
       if (disposed) return;
-      current = continuation;
-      following = page.continuation;
+      pager.shown(continuation, page.continuation);
       closeWatches();
       replace(rows, ...page.instances.map(row));
-      message.textContent = page.instances.length === 0 ? (following ? "nothing on this page; try next" : "no instances match") : "";
-      previous.disabled = pages.length === 0;
-      next.disabled = following === undefined;
+      message.textContent = page.instances.length === 0 ? pager.emptyText("no instances match") : "";
     } catch (error) {
       if (!disposed) message.textContent = describeError(error);
     }
@@ -77,15 +70,8 @@ export function instancesView(context: DashboardContext): View {
       updated,
     );
   };
-  const reload = () => {
-    pages.length = 0;
-    void load(undefined);
-  };
-  next.addEventListener("click", () => {
-    pages.push(current);
-    void load(following);
-  });
-  previous.addEventListener("click", () => void load(pages.pop()));
+  const pager = new Pager((continuation) => void load(continuation));
+  const reload = () => pager.restart();
 
   const filters = h(
     "form",
@@ -102,7 +88,7 @@ export function instancesView(context: DashboardContext): View {
     { class: "instances" },
     h("h2", null, "Orchestration instances"),
     filters,
-    h("div", { class: "toolbar" }, previous, next),
+    h("div", { class: "toolbar" }, pager.previous, pager.next),
     h("table", { "data-testid": "instances" }, h("thead", null, h("tr", null, h("th", null, "instance"), h("th", null, "orchestration"), h("th", null, "status"), h("th", null, "created"), h("th", null, "last updated"))), rows),
     message,
   );
