@@ -1,11 +1,13 @@
+import { MAX_VALUE_DEPTH } from "../../protocol/json-depth.js";
+
 /**
  * Entity states, inputs and results are JSON. These helpers copy and compare JSON values fast and
  * reject what JSON cannot carry, so a state that would not survive a round trip fails its operation
  * instead of being stored wrong.
  */
 
-/** How deeply entity states, inputs and results may nest (deeper ones would overflow the stack when stored). */
-export const MAX_JSON_DEPTH = 256;
+/** How deeply entity states, inputs and results may nest (deeper ones would overflow the stack when stored): as deep as a frame's values. */
+export const MAX_JSON_DEPTH = MAX_VALUE_DEPTH;
 
 /** Characters the value being copied by `cloneJsonWithin` may still take as JSON (Infinity otherwise). */
 let remaining = Infinity;

@@ -1,4 +1,4 @@
-import { ErrorCode } from "../../../protocol/index.js";
+import { ErrorCode, nestsDeeperThan } from "../../../protocol/index.js";
 import { MAX_JSON_DEPTH } from "../../runtime/json-value.js";
 import type { HttpRequest } from "../transport.js";
 import { HttpProblem } from "./problems.js";
@@ -41,18 +41,4 @@ export function jsonBody(request: HttpRequest, what: string): unknown {
   }
   if (nestsDeeperThan(value, MAX_JSON_DEPTH)) throw new HttpProblem(400, ErrorCode.bad_request, `the ${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
-}
-
-/** True when arrays and objects in `value` nest deeper than `limit` (walked without recursion). */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (depth > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node as object)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
