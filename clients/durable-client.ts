@@ -38,6 +38,8 @@ export class DurableClientSession implements DurableClient {
   /** The server's limit on unanswered requests (from `welcome`); more wait in the queue. */
   private window = Number.POSITIVE_INFINITY;
   private everConnected = false;
+  /** Why the server last refused this client (its token was revoked): requests fail with it at once until it is admitted again. */
+  private accessRefused: EntityError | undefined;
   private closed = false;
   private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private stopping: Promise<void> | undefined;
@@ -175,6 +177,7 @@ export class DurableClientSession implements DurableClient {
 
   private request<T>(frame: Answered): Promise<T> {
     if (this.closed) return Promise.reject(new EntityError(ErrorCode.disconnected, "the client is closed"));
+    if (!this.isConnected && this.accessRefused) return Promise.reject(this.accessRefused);
     const pending: PendingAnswer = new PendingRequest(frame);
     const promise = pending.promise as Promise<T>;
     if (this.isConnected && this.queue.size === 0 && this.inflight.size < this.window) {
@@ -206,8 +209,16 @@ export class DurableClientSession implements DurableClient {
       frame: (frame) => this.receive(frame),
       dropped: () => this.connectionDropped(),
       refused: (error) => {
-        if (this.firstConnection !== undefined && !this.everConnected) this.firstConnection.reject(error);
-        else this.options.onError(error);
+        if (this.firstConnection !== undefined && !this.everConnected) return this.firstConnection.reject(error);
+        this.options.onError(error);
+        // Refused after it was connected (its token was revoked, say): retrying will not get an answer
+        // sooner, so what waits fails now with the reason; reconnection goes on, in case access comes back.
+        if (error.code === ErrorCode.unauthorized || error.code === ErrorCode.forbidden) {
+          this.accessRefused = error; // until a connection is admitted again
+          this.failPending(error);
+          this.live.failPending(error);
+          this.watches.failPending(error);
+        }
       },
       unsendable: (frame, error) => {
         this.answerError(frame.id, error);
@@ -220,6 +231,7 @@ export class DurableClientSession implements DurableClient {
   private connectionReady(maxInflightRequests: number | undefined): void {
     if (this.closed) return;
     this.isConnected = true;
+    this.accessRefused = undefined;
     this.everConnected = true;
     this.window = maxInflightRequests ?? Number.POSITIVE_INFINITY;
     clearTimeout(this.disconnectTimer);

@@ -52,6 +52,8 @@ export const ErrorCode = {
   unauthorized: "unauthorized",
   /** The token is known but does not allow this action on this target (HTTP 403); the connection stays open. */
   forbidden: "forbidden",
+  /** The server could not write to its store (a full disk, a store map that cannot grow): nothing of the request was applied; reads keep working; retry later. */
+  store_unavailable: "store_unavailable",
   /** Something failed inside the server; details are in its log, not on the wire. */
   internal: "internal",
 } as const;

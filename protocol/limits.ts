@@ -18,4 +18,6 @@ export const CloseCode = {
   slowConsumer: 4008,
   /** The connection sent more unanswered requests than `welcome.maxInflightRequests` allows. */
   overloaded: 4009,
+  /** The token that opened the connection was revoked (the server's tokens file was reloaded without it). */
+  tokenRevoked: 4401,
 } as const;

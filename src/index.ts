@@ -30,5 +30,6 @@ export {
   type OutputOf,
 } from "./orchestration/index.js";
 export { startServer, type RunningServer, type ServerOptions } from "./server/index.js";
+export { createMetrics, type RuntimeMetrics } from "./observability/metrics.js";
 export { createCheckStatusResponse, checkStatusPayload, type CheckStatusOptions } from "./server/index.js";
 export { EntityError, isEntityError, ErrorCode } from "../protocol/index.js";

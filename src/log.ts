@@ -1,31 +1,95 @@
-/** Structured, lowercase logs on stderr, one JSON object a line: `log.info("entity evicted", { id })`. */
+import { randomBytes } from "node:crypto";
+import pino from "pino";
+
+/**
+ * Structured, lowercase logs on stderr, one JSON object a line: `log.info("entity evicted", { id })`.
+ * A line holds `level` (its label), `time` (ISO), `msg`, the bindings of the child loggers it came
+ * through (`{ hub }`, `{ connectionId }`, `{ requestId }`) and the fields. `| npx pino-pretty` reads it.
+ */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** A logger whose every line also carries `bindings` (a component's `{ hub }`, a request's `{ requestId }`). */
+  child(bindings: Record<string, unknown>): Logger;
 }
 
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
-export type LogLevel = keyof typeof LEVELS;
+/** The levels, least severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(text: string): text is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(text);
+}
+
+/** The level `DURABLE_ENTITIES_LOG` names; `info` when it names none (a typo there must not stop the server). */
+export function levelFromEnvironment(): LogLevel {
+  const named = process.env.DURABLE_ENTITIES_LOG;
+  return named !== undefined && isLogLevel(named) ? named : "info";
+}
 
 /**
  * A logger writing to `stream` (stderr by default). Writing a log line never throws and never leaves
  * an unhandled 'error' event: a stream that fails (EPIPE when the reader of a piped stderr went away,
  * `serve 2>&1 | logger` with the logger restarting) is marked broken, and from then on log lines are
  * dropped. There is nowhere left to write them, and a log line must never take the server down.
+ * Lines are written synchronously, as they are logged: the last line before an exit is not lost.
  */
-export function createLogger(
-  level: LogLevel = (process.env.DURABLE_ENTITIES_LOG as LogLevel | undefined) ?? "info",
-  stream: NodeJS.WritableStream = process.stderr,
-): Logger {
-  const threshold = LEVELS[level] ?? LEVELS.info;
+export function createLogger(level: LogLevel = levelFromEnvironment(), stream: NodeJS.WritableStream = process.stderr): Logger {
   watch(stream);
-  const write = (name: Exclude<LogLevel, "silent">) => (message: string, fields?: Record<string, unknown>) => {
-    if (LEVELS[name] < threshold) return;
-    writeLine(stream, formatLine(name, message, fields));
+  // Any `{ write }` is a pino destination; this one is the never-throwing, drop-when-broken writer.
+  const destination = { write: (line: string) => writeLine(stream, line) };
+  const root = pino(
+    {
+      level: isLogLevel(level) ? level : "info",
+      base: undefined, // no pid or hostname: one server a process, and the process manager knows both
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  return wrap(root);
+}
+
+type LineLevel = "debug" | "info" | "warn" | "error";
+
+/** Our Logger over a pino logger: its calls never throw, whatever the fields hold. */
+function wrap(logger: pino.Logger): Logger {
+  const at = (level: LineLevel) => (message: string, fields?: Record<string, unknown>) => {
+    try {
+      if (fields === undefined) logger[level](message);
+      else logger[level](fields, message);
+    } catch (error) {
+      // Fields that even pino's safe serializer cannot read (a throwing getter): the line still says what happened.
+      try {
+        logger[level]({ fieldsError: errorMessage(error) }, message);
+      } catch {
+        // Nothing left to say it with.
+      }
+    }
   };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child(bindings) {
+      try {
+        return wrap(logger.child(bindings));
+      } catch (error) {
+        return wrap(logger.child({ bindingsError: errorMessage(error) }));
+      }
+    },
+  };
+}
+
+/**
+ * A short random id (8 characters) that ties a request's or a connection's log lines together. Made
+ * only where a line is logged: most requests and connections never log one.
+ */
+export function newLogId(): string {
+  return randomBytes(6).toString("base64url");
 }
 
 /** The message of an unknown thrown value, for logs. */
@@ -65,15 +129,5 @@ function writeLine(stream: NodeJS.WritableStream, line: string): void {
     });
   } catch {
     broken.add(stream);
-  }
-}
-
-function formatLine(level: string, message: string, fields: Record<string, unknown> | undefined): string {
-  const time = new Date().toISOString();
-  try {
-    return `${JSON.stringify({ time, level, msg: message, ...fields })}\n`;
-  } catch (error) {
-    // Fields that JSON cannot hold (a cycle, a BigInt): the line still says what happened.
-    return `${JSON.stringify({ time, level, msg: message, fieldsError: errorMessage(error) })}\n`;
   }
 }

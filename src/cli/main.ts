@@ -21,7 +21,7 @@ usage:
                          [--max-failures-per-type N] [--hub NAME] [--max-hubs N]
                          [--auth TOKENS-FILE] [--allow-origin ORIGIN]... [--insecure]
                          [--tls-cert FILE --tls-key FILE] [--heartbeat-interval S] [--max-connections N]
-                         [--rate-limit N] [--max-state-bytes N]
+                         [--rate-limit N] [--max-state-bytes N] [--log-level LEVEL]
   durable-entities --version | -v                           prints the version
   durable-entities help | --help | -h                       prints this help
 
@@ -58,6 +58,8 @@ every client command takes --url URL (default http://127.0.0.1:7071, or DURABLE_
 --hub NAME (the task hub to work in; default the server's own, or DURABLE_ENTITIES_HUB)
 and --token TOKEN (for a server with --auth; or DURABLE_ENTITIES_TOKEN)
 defaults: --port 7071, --host 127.0.0.1, --data ./data
+serve logs JSON lines on stderr; --log-level trace|debug|info|warn|error|fatal|silent (default info,
+or DURABLE_ENTITIES_LOG); for a person, \`durable-entities serve 2>&1 | npx pino-pretty\`
 without --app, serve hosts the demo app (entities Counter, CounterFn, Stats and the demo
 orchestrations) and a demo page at /demo; the dashboard is at / (at /dashboard/ with --static
 DIR, which serves DIR's files at / paths)`;

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
-import { createLogger, errorMessage, writeOrDrop, type Logger } from "../log.js";
+import { createLogger, errorMessage, isLogLevel, levelFromEnvironment, LOG_LEVELS, writeOrDrop, type Logger, type LogLevel } from "../log.js";
 import { accessHooksOf, AppHooksPolicy, TokenPolicy, type AccessPolicy } from "../security/index.js";
 import { startServer, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
@@ -12,13 +12,13 @@ import { integerOption, listOption, rejectUnknownOptions, stringOption, UsageErr
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level"]);
   const appFile = stringOption(args, "app");
   const hub = stringOption(args, "hub");
   if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
-  const log = createLogger();
+  const log = createLogger(logLevelOption(args));
   const app = appFile ? await loadApp(appFile) : demoApp;
   const access = await accessPolicy(args, app, log);
   let server: RunningServer | undefined;
@@ -80,9 +80,8 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     );
   };
   if (access?.reload) {
-    const reload = access.reload.bind(access);
     process.on("SIGHUP", () => {
-      reload().then(
+      running.reloadAccess().then(
         () => log.info("tokens file reloaded", { file: stringOption(args, "auth") }),
         (error: unknown) => log.error("tokens file not reloaded; the tokens in force stay", { error: errorMessage(error) }),
       );
@@ -105,6 +104,14 @@ async function accessPolicy(args: ParsedArgs, app: Record<string, unknown>, log:
   if (file !== undefined && hooks !== undefined) throw new UsageError("the app exports authenticate and authorize hooks and --auth gives a tokens file: use one of them");
   if (file !== undefined) return TokenPolicy.fromFile(resolve(file));
   return hooks === undefined ? undefined : new AppHooksPolicy(hooks, log);
+}
+
+/** `--log-level` (absent: the level `DURABLE_ENTITIES_LOG` names, else info). */
+function logLevelOption(args: ParsedArgs): LogLevel {
+  const level = stringOption(args, "log-level");
+  if (level === undefined) return levelFromEnvironment();
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+  return level;
 }
 
 /** `--tls-cert` and `--tls-key`, both or neither. */

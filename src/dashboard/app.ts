@@ -3,6 +3,7 @@ import { connect } from "../../clients/index.js";
 import { h, replace, describeError } from "./dom.js";
 import { entitiesView } from "./entities-view.js";
 import { entityView } from "./entity-view.js";
+import { healthView } from "./health-view.js";
 import { instancesView } from "./instances-view.js";
 import { instanceView } from "./instance-view.js";
 import { parseRoute, type DashboardContext, type View } from "./view.js";
@@ -13,8 +14,9 @@ async function main(): Promise<void> {
   const status = h("span", { class: "status", "data-testid": "status", "data-state": "connecting" }, "connecting…");
   const navEntities = h("a", { href: "#/entities" }, "Entities");
   const navInstances = h("a", { href: "#/instances" }, "Orchestrations");
+  const navHealth = h("a", { href: "#/health" }, "Health");
   const main = h("main", null);
-  replace(root, h("header", null, h("strong", null, "durable-entities"), h("nav", null, navEntities, navInstances), status), main);
+  replace(root, h("header", null, h("strong", null, "durable-entities"), h("nav", null, navEntities, navInstances, navHealth), status), main);
   const showConnection = (connected: boolean) => {
     status.dataset.state = connected ? "connected" : "disconnected";
     status.textContent = connected ? "connected" : "disconnected: reconnecting…";
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
       fetch("/healthz").then((response) => response.json() as Promise<{ entities?: string[]; orchestrations?: string[] }>),
     ]);
     showConnection(client.connected);
-    context = { client, entityTypes: [...(health.entities ?? [])].sort(), orchestrations: [...(health.orchestrations ?? [])].sort() };
+    context = { client, token, entityTypes: [...(health.entities ?? [])].sort(), orchestrations: [...(health.orchestrations ?? [])].sort() };
   } catch (error) {
     status.dataset.state = "disconnected";
     status.textContent = `could not connect: ${describeError(error)}`;
@@ -41,10 +43,12 @@ async function main(): Promise<void> {
     const route = parseRoute(location.hash);
     navEntities.classList.toggle("active", route.view === "entities" || route.view === "entity");
     navInstances.classList.toggle("active", route.view === "instances" || route.view === "instance");
+    navHealth.classList.toggle("active", route.view === "health");
     current =
       route.view === "entity" ? entityView(context, route.type, route.key)
       : route.view === "instances" ? instancesView(context)
       : route.view === "instance" ? instanceView(context, route.instanceId)
+      : route.view === "health" ? healthView(context)
       : entitiesView(context, route.type);
     replace(main, current.element);
     document.body.dataset.view = route.view;

@@ -3,6 +3,12 @@ import { jsonTree } from "./json-tree.js";
 import { instanceHash, type DashboardContext, type View } from "./view.js";
 
 /**
+ * How often the lock holder is asked for while the page is open. Taking or releasing a lock writes the
+ * entity's record but makes no new version, and live state is a feed of versions: no change tells of it.
+ */
+const LOCK_POLL_MS = 2000;
+
+/**
  * One entity: its state as a live JSON tree (the same subscription browsers use; the last change
  * marked), its version, which orchestration holds its lock, and a form to signal or call an operation.
  */
@@ -16,17 +22,29 @@ export function entityView(context: DashboardContext, type: string, key: string)
   let previous: { value: unknown } | undefined;
   let disposed = false;
 
+  /** A listing under way; asking again meanwhile asks once more when it is answered (one request at a time). */
+  let asking = false;
+  let askAgain = false;
   const refreshLock = () => {
+    if (asking) return void (askAgain = true);
+    asking = true;
     // The listing carries the record's lock; an exact key sorts first among the keys it prefixes.
     client.listEntities({ type, prefix: key, pageSize: 1, includeDeleted: true }).then(
       (page) => {
         if (disposed) return;
         const holder = page.entities.find((entity) => entity.id === entityId)?.lockedBy;
-        replace(lock, holder === undefined ? "nobody" : h("a", { href: instanceHash(holder) }, holder));
+        if (lock.textContent !== (holder ?? "nobody")) replace(lock, holder === undefined ? "nobody" : h("a", { href: instanceHash(holder) }, holder));
       },
       (error: unknown) => !disposed && replace(lock, describeError(error)),
-    );
+    ).finally(() => {
+      asking = false;
+      if (askAgain && !disposed) {
+        askAgain = false;
+        refreshLock();
+      }
+    });
   };
+  const lockPoll = setInterval(refreshLock, LOCK_POLL_MS);
   const subscription = client.subscribe(entityId, (state, info) => {
     replace(tree, state === null ? h("span", { class: "meta" }, "no state (the entity does not exist, or was deleted)") : jsonTree(state, previous, collapsed));
     previous = { value: state };
@@ -76,6 +94,7 @@ export function entityView(context: DashboardContext, type: string, key: string)
     element,
     dispose: () => {
       disposed = true;
+      clearInterval(lockPoll);
       void subscription.close();
     },
   };

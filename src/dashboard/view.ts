@@ -1,8 +1,10 @@
 import type { DurableClient } from "../../clients/index.js";
 
-/** What every view gets: the connection, and the names the server hosts (from /healthz). */
+/** What every view gets: the connection, the page's token, and the names the server hosts (from /healthz). */
 export interface DashboardContext {
   readonly client: DurableClient;
+  /** The `?token=` the page was opened with (a server with --auth): sent as a Bearer token on the dashboard's HTTP reads. */
+  readonly token: string | undefined;
   readonly entityTypes: readonly string[];
   readonly orchestrations: readonly string[];
 }
@@ -13,12 +15,13 @@ export interface View {
   dispose(): void;
 }
 
-/** Where a hash points: `#/entities`, `#/entities/Counter`, `#/entities/Counter/alice`, `#/instances`, `#/instances/<id>`. */
+/** Where a hash points: `#/entities`, `#/entities/Counter`, `#/entities/Counter/alice`, `#/instances`, `#/instances/<id>`, `#/health`. */
 export type Route =
   | { readonly view: "entities"; readonly type?: string }
   | { readonly view: "entity"; readonly type: string; readonly key: string }
   | { readonly view: "instances" }
-  | { readonly view: "instance"; readonly instanceId: string };
+  | { readonly view: "instance"; readonly instanceId: string }
+  | { readonly view: "health" };
 
 /** Reads a location hash; anything unknown is the entities list. Segments are URI-decoded; a key keeps its slashes. */
 export function parseRoute(hash: string): Route {
@@ -30,6 +33,7 @@ export function parseRoute(hash: string): Route {
       return text;
     }
   };
+  if (parts[0] === "health") return { view: "health" };
   if (parts[0] === "instances") {
     const id = parts.slice(1).join("/");
     return id === "" ? { view: "instances" } : { view: "instance", instanceId: decode(id) };

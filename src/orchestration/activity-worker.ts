@@ -1,6 +1,7 @@
 import type { Logger } from "../log.js";
 import type { ActivityDefinition } from "./definitions.js";
 import type { FailureDetails } from "./history-events.js";
+import type { OrchestrationMeter } from "../observability/meters.js";
 
 /** An activity to run: what an instance scheduled (its work item). */
 export interface ActivityWork {
@@ -26,6 +27,8 @@ export interface ActivityWorkerOptions {
   /** Where outcomes go (the instance host records them in history). */
   readonly complete: (work: ActivityWork, outcome: ActivityOutcome) => void;
   readonly log: Logger;
+  /** Where each run's outcome and duration go (default: nowhere). */
+  readonly meter?: Pick<OrchestrationMeter, "activityRan">;
 }
 
 /**
@@ -38,6 +41,8 @@ export class ActivityWorker {
   private waitingHead = 0;
   private running = 0;
   private stopped = false;
+  /** The work waiting or running, by key: what a reset need not hand out again. */
+  private readonly inHand = new Set<string>();
 
   constructor(private readonly options: ActivityWorkerOptions) {}
 
@@ -46,8 +51,14 @@ export class ActivityWorker {
     return { running: this.running, waiting: this.waiting.length - this.waitingHead };
   }
 
+  /** True when this work is waiting or running here. */
+  has(work: ActivityWork): boolean {
+    return this.inHand.has(workKey(work));
+  }
+
   enqueue(work: ActivityWork): void {
     if (this.stopped) return;
+    this.inHand.add(workKey(work));
     this.waiting.push(work);
     this.pump();
   }
@@ -55,6 +66,7 @@ export class ActivityWorker {
   /** Starts no more activities (those running finish; their outcomes are dropped if the runtime is closed). */
   stop(): void {
     this.stopped = true;
+    for (const work of this.waiting.slice(this.waitingHead)) this.inHand.delete(workKey(work));
     this.waiting.length = 0;
     this.waitingHead = 0;
   }
@@ -68,6 +80,7 @@ export class ActivityWorker {
       }
       this.running++;
       void this.run(work).finally(() => {
+        this.inHand.delete(workKey(work));
         this.running--;
         this.pump();
       });
@@ -75,6 +88,7 @@ export class ActivityWorker {
   }
 
   private async run(work: ActivityWork): Promise<void> {
+    const started = performance.now();
     let outcome: ActivityOutcome;
     try {
       outcome = await this.invoke(work);
@@ -83,6 +97,7 @@ export class ActivityWorker {
       this.options.log.error("running an activity failed", { activity: work.name, instanceId: work.instanceId, error: describeThrown(error) });
       outcome = { ok: false, failure: { errorType: "Error", message: "the activity failed in a way that could not be described", taskName: work.name } };
     }
+    this.options.meter?.activityRan(work.name, outcome.ok, (performance.now() - started) / 1000);
     if (!this.stopped) this.options.complete(work, outcome);
   }
 
@@ -163,4 +178,8 @@ function stackOf(error: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function workKey(work: ActivityWork): string {
+  return `${work.instanceId}\n${work.generation}\n${work.taskId}`;
 }

@@ -51,6 +51,7 @@ export class Execution implements RunnerHost, EntityMessagesHost {
   #guidCounter = 0;
   #continueAsNew: { readonly input: unknown; readonly preserve: boolean } | undefined;
   #end: ExecutionEnd | undefined;
+  #failureStack: string | undefined;
   #nonDeterministic = false;
   /** Steps of user code running now (generator steps, retry predicates): ctx calls outside them are refused. */
   #stepDepth = 0;
@@ -215,8 +216,15 @@ export class Execution implements RunnerHost, EntityMessagesHost {
     return true;
   }
 
-  fail(failure: FailureDetails): void {
-    if (this.#end === undefined) this.#end = { status: "Failed", failure };
+  fail(failure: FailureDetails, thrown?: unknown): void {
+    if (this.#end !== undefined) return;
+    this.#end = { status: "Failed", failure };
+    this.#failureStack = stackOf(thrown);
+  }
+
+  /** Where the code threw the error that failed the execution, when it did: for the server's log, never for history or the wire. */
+  get failureStack(): string | undefined {
+    return this.#failureStack;
   }
 
   failNonDeterministic(error: NonDeterminismError): void {
@@ -248,5 +256,14 @@ export class Execution implements RunnerHost, EntityMessagesHost {
       this.#random = { at: this.#inputEvents, next: seededRandom(`${this.instanceId}\n${this.#generation}\n${this.#inputEvents}`) };
     }
     return this.#random.next();
+  }
+}
+
+/** The stack of what the code threw, never throwing (a thrown value may be anything, a proxy even). */
+function stackOf(thrown: unknown): string | undefined {
+  try {
+    return thrown instanceof Error && typeof thrown.stack === "string" ? thrown.stack : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -14,6 +14,7 @@ import type { ControlRequest, EventRequest, InstanceRequest, RewindRequest, Star
 import { rewindInstance } from "./instance-rewind.js";
 import type { LoadedInstance } from "./loaded-instance.js";
 import type { OrchestrationLimits } from "./orchestration-limits.js";
+import type { OrchestrationMeter } from "../observability/meters.js";
 import { ReplayExecutor, type ReplayResult } from "./replay-executor.js";
 
 /** What an instance turn needs besides the instance. */
@@ -22,6 +23,8 @@ export interface InstanceTurnDeps {
   readonly limits: OrchestrationLimits;
   /** The committed history of an instance's current execution (from an event on, at most `limit` of them). */
   readonly readHistory: (instanceId: string, from?: number, limit?: number) => HistoryEvent[];
+  /** Where executions' starts and ends are counted (default: nowhere). */
+  readonly meter?: Pick<OrchestrationMeter, "started" | "finished">;
 }
 
 /** What the turn leaves to do once its commit is durable. */
@@ -39,6 +42,8 @@ export interface InstanceTurnEffects {
   status?: InstanceStatus | null;
   /** Requests the turn left for a later one (from a history read on, which waits until what came before is durable). */
   leftover?: InstanceRequest[];
+  /** The execution failed in this turn (logged once the turn is durable); `stack` is where its code threw, when it did. */
+  failed?: { readonly orchestration: string; readonly failure: FailureDetails; readonly stack?: string };
 }
 
 const ACK: Outcome = { kind: "ack" };
@@ -158,6 +163,7 @@ export class InstanceTurn {
       ...(request.sender ? { createdBy: [request.sender.clientId, request.sender.seq] as const } : {}),
     };
     this.instance.record = record;
+    this.deps.meter?.started(request.name);
     this.instance.executor = undefined;
     this.instance.openTimers = new Map();
     this.instance.openWork = new Set();
@@ -271,6 +277,7 @@ export class InstanceTurn {
     if (rewound) {
       this.pending.push(rewound);
       this.recordChanged = true;
+      this.deps.meter?.started(this.instance.record!.name); // its failed execution runs again
     }
     this.answer(request, outcome);
   }
@@ -345,7 +352,7 @@ export class InstanceTurn {
     recorded.push({ type: "OrchestratorCompleted", timestamp: this.now });
     this.appendHistory(recorded);
     if (end?.status === "Completed") this.finish("Completed", { output: end.output });
-    else if (end?.status === "Failed") this.finish("Failed", { failure: end.failure });
+    else if (end?.status === "Failed") this.finish("Failed", { failure: end.failure, stack: refusal === undefined ? executor.failureStack : undefined });
   }
 
   /** Ends the execution and starts the next with `input`: a fresh history, run in the next turn. */
@@ -355,6 +362,8 @@ export class InstanceTurn {
     this.clearOpenWork();
     this.clearHistory(record);
     record.generation++;
+    this.deps.meter?.finished(record.name, "ContinuedAsNew");
+    this.deps.meter?.started(record.name);
     record.input = input;
     record.output = undefined;
     record.customStatus = undefined;
@@ -371,10 +380,12 @@ export class InstanceTurn {
   }
 
   /** The execution ended: record it, drop its open timers and work items, and tell the parent. */
-  private finish(status: "Completed" | "Failed" | "Terminated", result: { output?: unknown; failure?: FailureDetails }): void {
+  private finish(status: "Completed" | "Failed" | "Terminated", result: { output?: unknown; failure?: FailureDetails; stack?: string | undefined }): void {
     const record = this.instance.record!;
+    if (result.failure !== undefined) this.effects.failed = { orchestration: record.name, failure: result.failure, ...(result.stack === undefined ? {} : { stack: result.stack }) };
     this.actions.releaseHeldLocks();
     record.status = status;
+    this.deps.meter?.finished(record.name, status);
     if (result.output !== undefined) record.output = result.output;
     if (result.failure !== undefined) record.failure = result.failure;
     record.inbox = undefined;

@@ -10,6 +10,7 @@ import type { InstanceMessageBody, InstanceRequest } from "./instance-requests.j
 import { InstanceTurn, type InstanceTurnEffects } from "./instance-turn.js";
 import { LoadedInstance } from "./loaded-instance.js";
 import { DEFAULT_ORCHESTRATION_LIMITS, type OrchestrationLimits } from "./orchestration-limits.js";
+import type { OrchestrationMeter } from "../observability/meters.js";
 
 export interface OrchestrationHostOptions {
   readonly pipeline: CommitPipeline;
@@ -23,6 +24,8 @@ export interface OrchestrationHostOptions {
   readonly maxCachedInstances?: number;
   readonly limits?: Partial<OrchestrationLimits>;
   readonly log: Logger;
+  /** Where executions and activities are counted and timed (default: nowhere). */
+  readonly meter?: OrchestrationMeter;
 }
 
 /** A committed change of an instance's status (null: purged). */
@@ -50,6 +53,7 @@ export class OrchestrationHost implements TickParticipant {
   private ready: LoadedInstance[] = [];
   private readonly worker: ActivityWorker;
   private readonly changeListeners = new Set<ChangeListener>();
+  private readonly meter: OrchestrationMeter | undefined;
 
   constructor(options: OrchestrationHostOptions) {
     this.pipeline = options.pipeline;
@@ -58,6 +62,7 @@ export class OrchestrationHost implements TickParticipant {
     this.activities = byName(options.activities, "activity");
     this.limits = { ...DEFAULT_ORCHESTRATION_LIMITS, ...options.limits };
     this.maxCachedInstances = options.maxCachedInstances ?? 10_000;
+    this.meter = options.meter;
     this.worker = new ActivityWorker({
       activities: this.activities,
       maxConcurrent: options.maxConcurrentActivities ?? 100,
@@ -65,6 +70,7 @@ export class OrchestrationHost implements TickParticipant {
       ...(options.activityTimeoutMs === undefined ? {} : { maxDurationMs: options.activityTimeoutMs }),
       complete: (work, outcome) => this.activityDone(work, outcome),
       log: this.log,
+      ...(options.meter === undefined ? {} : { meter: options.meter }),
     });
     this.pipeline.handleTimers(INSTANCE_TIMER, (timer, value) => this.timerFired(timer, value));
     this.pipeline.join(this);
@@ -145,6 +151,32 @@ export class OrchestrationHost implements TickParticipant {
     this.stop();
   }
 
+  /**
+   * After a failed commit (see TickParticipant.reset): every instance leaves memory (the next turn
+   * replays its history from the store); requests from durable messages and fired timers are dropped,
+   * since the pipeline hands those out again; requests from clients and activity results are kept.
+   */
+  reset(): void {
+    const kept: InstanceRequest[] = [];
+    for (const instance of this.instances.values()) {
+      for (const request of instance.mailbox) if (!fromStore(request)) kept.push(request);
+    }
+    this.instances.clear();
+    this.ready = [];
+    for (const request of kept) this.submit(request);
+  }
+
+  /** After a reset: activities whose results a failed commit lost run again (those running, or with a result waiting, do not). */
+  resumeAfterReset(): void {
+    for (const partition of this.pipeline.store.localPartitions) {
+      for (const [, item] of this.pipeline.store.readWorkItems(partition)) {
+        const work = item as ActivityWork;
+        const answered = this.instances.get(work.instanceId)?.mailbox.some((request) => "workItem" in request && request.workItem?.taskId === work.taskId) ?? false;
+        if (!answered && !this.worker.has(work)) this.worker.enqueue(work);
+      }
+    }
+  }
+
   accepts(message: MailboxMessage): boolean {
     return message.kind === "instance";
   }
@@ -166,7 +198,7 @@ export class OrchestrationHost implements TickParticipant {
     const instances = this.ready;
     this.ready = [];
     const turns: Array<[LoadedInstance, InstanceTurnEffects]> = [];
-    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string, from?: number, limit?: number) => this.pipeline.store.readHistory(id, from, limit) as HistoryEvent[] };
+    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string, from?: number, limit?: number) => this.pipeline.store.readHistory(id, from, limit) as HistoryEvent[], meter: this.meter };
     let current = 0;
     try {
       for (; current < instances.length; current++) {
@@ -187,7 +219,8 @@ export class OrchestrationHost implements TickParticipant {
       throw error;
     }
     if (turns.length === 0) return undefined;
-    return { release: () => this.release(turns), fail: () => this.fail(turns) };
+    tick.counted(turns.length);
+    return { release: () => this.release(turns), fail: (outcome) => this.fail(turns, outcome) };
   }
 
   /** Its next turn reads the history from the store (a replay, or a history read), so it must wait for its commits. */
@@ -203,6 +236,7 @@ export class OrchestrationHost implements TickParticipant {
       instance.pendingCommits--;
       if (instance.pendingCommits === 0 && instance.mailbox.length > 0) this.schedule(instance); // it waited for this commit
       for (const [request, outcome] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, typeof outcome === "function" ? outcome() : outcome);
+      if (effects.failed) this.logFailure(instance.id, effects.failed);
       for (const work of effects.activities) this.worker.enqueue(work);
       for (const fireAt of effects.timersAdded) this.pipeline.timers.added(fireAt);
       if (effects.timersSettled.length > 0) this.pipeline.timers.settled(effects.timersSettled);
@@ -221,10 +255,23 @@ export class OrchestrationHost implements TickParticipant {
     this.evictIdle();
   }
 
-  private fail(turns: Array<[LoadedInstance, InstanceTurnEffects]>): void {
+  /** An execution failed (its code threw, a task's failure went unhandled, a guard rail stopped it): one line, once durable. */
+  private logFailure(instanceId: string, failed: NonNullable<InstanceTurnEffects["failed"]>): void {
+    const { failure, stack } = failed;
+    this.log.warn("orchestration failed", {
+      instanceId,
+      orchestration: failed.orchestration,
+      errorType: failure.errorType,
+      error: failure.message,
+      ...(failure.taskName === undefined ? {} : { taskName: failure.taskName }),
+      ...(stack === undefined ? {} : { stack }),
+    });
+  }
+
+  private fail(turns: Array<[LoadedInstance, InstanceTurnEffects]>, outcome: Outcome): void {
     for (const [instance, effects] of turns) {
       instance.pendingCommits--;
-      for (const [request] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+      for (const [request] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
     }
   }
 
@@ -273,6 +320,11 @@ export class OrchestrationHost implements TickParticipant {
       excess--;
     }
   }
+}
+
+/** True for a request the pipeline hands out again after a reset: from a durable message or a fired timer. */
+function fromStore(request: InstanceRequest): boolean {
+  return ("message" in request && request.message !== undefined) || ("timer" in request && request.timer !== undefined);
 }
 
 function byName<D extends { name: string }>(definitions: Iterable<D>, kind: string): Map<string, D> {

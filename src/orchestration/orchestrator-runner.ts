@@ -8,7 +8,8 @@ export interface RunnerHost {
   /** False once the execution has ended. */
   readonly running: boolean;
   runUserCode<T>(fn: () => T): T;
-  fail(failure: FailureDetails): void;
+  /** Ends the execution as Failed; `thrown` is what the code threw, when it threw (its stack goes to the server's log). */
+  fail(failure: FailureDetails, thrown?: unknown): void;
   /** The generator returned `output`. */
   returned(output: unknown): void;
   /** Ends the execution as continued-as-new if the step just run called continueAsNew; true then. */
@@ -33,7 +34,7 @@ export class OrchestratorRunner {
     try {
       made = this.host.runUserCode(call);
     } catch (error) {
-      this.host.fail(failureFromError(error));
+      this.host.fail(failureFromError(error), error);
       return;
     }
     const problem = notAGenerator(made);
@@ -61,7 +62,7 @@ export class OrchestratorRunner {
     try {
       next = this.host.runUserCode(() => (settled === undefined ? generator.next() : settled.isFaulted ? generator.throw(settled.error) : generator.next(settled.result)));
     } catch (error) {
-      this.host.fail(failureFromError(error));
+      this.host.fail(failureFromError(error), error);
       return;
     }
     if (this.host.endIfContinuedAsNew()) return;

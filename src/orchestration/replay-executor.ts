@@ -76,6 +76,11 @@ export class ReplayExecutor {
     return this.#execution.reportedEnd();
   }
 
+  /** Where the code threw the error that failed the execution, when it did: for the server's log, never for history or the wire. */
+  get failureStack(): string | undefined {
+    return this.#execution.failureStack;
+  }
+
   /** True when the history no longer matches the code (the execution then failed with `non_determinism`). */
   get nonDeterministic(): boolean {
     return this.#execution.nonDeterministic;

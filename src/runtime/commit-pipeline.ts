@@ -1,6 +1,7 @@
 import { ErrorCode } from "../../protocol/index.js";
 import { createLogger, errorMessage, type Logger } from "../log.js";
-import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress, WriteBatch } from "../storage/index.js";
+import { StoreWriteError, type EntityStore, type MailboxAddress, type MailboxMessage, type TimerAddress, type WriteBatch } from "../storage/index.js";
+import type { CommitMeter } from "../observability/meters.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Outcome } from "./operation-request.js";
 import { TimerService } from "./timer-service.js";
@@ -10,8 +11,14 @@ export type TimerHandler = (timer: TimerAddress, value: unknown) => void;
 /** The kind of timers stored without one: orchestration timers (`{ generation }`). */
 export const INSTANCE_TIMER = "instance";
 
-/** The answer every request of a tick gets when its commit failed. */
+/** The answer every request of a tick gets when the tick broke (a bug: details are in the log). */
 export const COMMIT_FAILED: Outcome = { kind: "error", code: ErrorCode.internal, message: "the server could not write to its store" };
+
+/** The answer to each request of a tick whose commit did not reach the disk. */
+export function storeUnavailable(error: unknown): Outcome {
+  const what = error instanceof StoreWriteError ? error.message : "the server could not write to its store";
+  return { kind: "error", code: ErrorCode.store_unavailable, message: `${what}. Nothing of this request was applied; reads keep working; try again later` };
+}
 
 /** What a participant's turns add to a tick. */
 export interface TickContext {
@@ -22,14 +29,20 @@ export interface TickContext {
   readonly nowMs: number;
   /** Appends a message to its target's durable mailbox; it is delivered once this tick is durable. */
   send(message: MailboxMessage): void;
+  /** Adds to the tick's count of entity operations and orchestration turns (the batch-size metric). */
+  counted(work: number): void;
 }
 
 /** What to do once a tick's batch is durable, or when it never will be. */
 export interface TickRelease {
   /** The batch is durable: answer, publish, start what the turns asked for. */
   release(): void;
-  /** The commit failed: answer `internal` and publish nothing. */
-  fail(): void;
+  /**
+   * The commit failed (or the tick broke): answer each request with `outcome`, and publish nothing.
+   * With `readsStand`, the tick's turns started from what the disk holds (it is the first failed
+   * commit, nothing before it failed), so a read of an actor this tick did not write is answered as read.
+   */
+  fail(outcome: Outcome, readsStand?: boolean): void;
 }
 
 /**
@@ -50,14 +63,25 @@ export interface TickParticipant {
   deliver(address: MailboxAddress, message: MailboxMessage): void;
   /** The process is about to end: drop queued work unanswered (a client resends to the next server). */
   dropQueued(): void;
+  /**
+   * A commit failed, and every tick in flight has settled: what is in memory may be ahead of the disk.
+   * Forget every actor's state (the next turn reads it from the store) and every durable message or
+   * fired timer taken from the store (the pipeline hands them out again); keep, and queue again, the
+   * requests that exist only in memory (from clients, activity results), which nothing has applied.
+   */
+  reset(): void;
+  /** After a reset, once the mailboxes were read again: take back work kept only in the store (activities). */
+  resumeAfterReset?(): void;
 }
 
 export interface CommitPipelineOptions {
   readonly store: EntityStore;
   readonly log?: Logger;
   readonly clock?: Clock;
-  /** Called when a commit fails: memory is then ahead of disk, so the host should stop (default: log). */
+  /** Called when a tick breaks (a bug): memory may then be ahead of disk, so the host should stop (default: log). */
   readonly onFatal?: (error: unknown) => void;
+  /** Where each tick's commit and flush times and batch size go (default: nowhere). */
+  readonly meter?: CommitMeter;
 }
 
 /**
@@ -80,6 +104,14 @@ export class CommitPipeline {
   private failure: unknown;
   private closing = false;
   private aborted = false;
+  /** Counts failed commits: a tick built before the last one failed is failed too. */
+  private epoch = 0;
+  /** Set from a failed commit until memory is reset to the store; ticks wait meanwhile. */
+  private recovering: Promise<void> | undefined;
+  /** When the last failed commit was logged (they are logged at most once a second). */
+  private lastFailureLoggedAt = -Infinity;
+  /** How long a recovery waits before handing work out again: doubles while commits keep failing (a disk still full), so retries never spin. */
+  private retryDelayMs = FIRST_RETRY_DELAY_MS;
 
   constructor(private readonly options: CommitPipelineOptions) {
     this.store = options.store;
@@ -110,15 +142,20 @@ export class CommitPipeline {
 
   /** Delivers the durable messages that were not yet applied when the process last stopped. */
   start(): void {
-    let recovered = 0;
+    const recovered = this.deliverMailboxes();
+    if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
+    this.timers.start();
+  }
+
+  private deliverMailboxes(): number {
+    let count = 0;
     for (const partition of this.store.localPartitions) {
       for (const [address, message] of this.store.readMailbox(partition)) {
         this.route(address, message);
-        recovered++;
+        count++;
       }
     }
-    if (recovered > 0) this.log.info("mailbox messages recovered", { count: recovered });
-    this.timers.start();
+    return count;
   }
 
   /** True once the pipeline takes no more work (closing, aborted, or failed). */
@@ -138,7 +175,7 @@ export class CommitPipeline {
 
   /** A participant has work: a tick runs soon (once per event-loop turn at most). */
   scheduleTick(): void {
-    if (this.tickScheduled) return;
+    if (this.tickScheduled || this.recovering) return; // recovery schedules one when it is done
     this.tickScheduled = true;
     setImmediate(this.runTick);
   }
@@ -147,9 +184,11 @@ export class CommitPipeline {
   async close(): Promise<void> {
     // Releases can queue more work (an instance's next execution): settle until none is left.
     for (;;) {
-      while (this.tickScheduled || this.participants.some((participant) => participant.busy)) await new Promise((resolve) => setImmediate(resolve));
+      while (this.recovering || this.tickScheduled || this.participants.some((participant) => participant.busy)) {
+        await (this.recovering ?? new Promise((resolve) => setImmediate(resolve)));
+      }
       await this.gate;
-      if (!this.tickScheduled && !this.participants.some((participant) => participant.busy)) break;
+      if (!this.recovering && !this.tickScheduled && !this.participants.some((participant) => participant.busy)) break;
     }
     this.closing = true;
     this.timers.stop();
@@ -175,11 +214,13 @@ export class CommitPipeline {
 
   private readonly runTick = (): void => {
     this.tickScheduled = false;
-    if (this.aborted || this.closing) return; // close() finishes what is queued first; only abort() leaves work behind
+    if (this.aborted || this.closing || this.recovering) return; // close() finishes what is queued first; only abort() leaves work behind
     const tick = ++this.ticks;
+    const epoch = this.epoch;
     const batch = this.store.newBatch();
     const sent: MailboxMessage[] = [];
-    const context: TickContext = { batch, tick, nowMs: this.clock.now(), send: (message) => void sent.push(message) };
+    let work = 0;
+    const context: TickContext = { batch, tick, nowMs: this.clock.now(), send: (message) => void sent.push(message), counted: (count) => void (work += count) };
     const releases: TickRelease[] = [];
     try {
       for (const participant of this.participants) {
@@ -189,20 +230,42 @@ export class CommitPipeline {
     } catch (error) {
       // A bug, not bad input (operations' errors are caught per operation): memory may now be ahead of
       // disk, so the runtime stops taking work, and every request of this tick is answered `internal`.
-      this.gate = this.gate.then(() => this.fail(error, releases));
+      this.gate = this.gate.then(() => this.break(error, releases));
       return;
     }
     const deliveries = sent.map((message): [MailboxAddress, MailboxMessage] => [batch.appendMessage(message), message]);
-    const durable = batch.size > 0 ? this.store.commit(batch) : undefined;
+    const durable = batch.size > 0 ? this.commit(batch, work) : undefined;
     // Handled when the gate reaches it; until then an early failure must not count as unhandled.
     durable?.catch(() => {});
     this.gate = this.gate
       .then(() => durable)
       .then(
-        () => (this.failure === undefined ? this.release(releases, deliveries) : this.fail(this.failure, releases)),
-        (error: unknown) => this.fail(error, releases),
+        () => {
+          if (this.failure !== undefined) return this.break(this.failure, releases);
+          // Built on memory that held a failed commit's writes (a tick with nothing to write, say a read): not released.
+          if (epoch !== this.epoch) return failAll(releases, storeUnavailable(undefined));
+          if (durable) this.retryDelayMs = FIRST_RETRY_DELAY_MS; // the disk takes writes again
+          this.release(releases, deliveries);
+        },
+        (error: unknown) => this.commitFailed(error, epoch, releases),
       );
   };
+
+  /** Hands the batch to the store, timing its commit and its flush when there is a meter. */
+  private commit(batch: WriteBatch, work: number): Promise<void> {
+    const meter = this.options.meter;
+    if (meter === undefined) return this.store.commit(batch);
+    const asked = performance.now();
+    const durable = this.store.commit(batch, () => meter.committed((performance.now() - asked) / 1000));
+    durable.then(
+      () => {
+        meter.flushed((performance.now() - asked) / 1000);
+        meter.batch(work);
+      },
+      () => {},
+    );
+    return durable;
+  }
 
   private release(releases: TickRelease[], deliveries: Array<[MailboxAddress, MailboxMessage]>): void {
     for (const release of releases) {
@@ -216,15 +279,69 @@ export class CommitPipeline {
   }
 
   /**
-   * A commit failed (or a tick broke): this tick and every later one, built on memory that is ahead
-   * of the disk, are answered `internal` and publish nothing; the host is told once, and should stop.
+   * A tick broke (a bug): this tick and every later one, built on memory that may be ahead of the
+   * disk, are answered `internal` and publish nothing; the host is told once, and should stop.
    */
-  private fail(error: unknown, releases: TickRelease[]): void {
+  private break(error: unknown, releases: TickRelease[]): void {
     const first = this.failure === undefined;
     this.failure ??= error;
-    for (const release of releases) release.fail();
+    failAll(releases, COMMIT_FAILED);
     if (!first) return;
-    this.log.error("commit failed; taking no more work", { error: errorMessage(error) });
+    this.log.error("a tick failed; taking no more work", { error: errorMessage(error) });
     (this.options.onFatal ?? (() => undefined))(error);
   }
+
+  /**
+   * A commit did not reach the disk (a full disk, a map that cannot grow). Its requests, and those of
+   * every tick built after it (the store refuses their commits too), are answered `store_unavailable`;
+   * nothing acknowledged is touched. Then memory is reset to what is on disk, and work goes on: reads
+   * are answered, and writes succeed again once there is room.
+   */
+  private commitFailed(error: unknown, epoch: number, releases: TickRelease[]): void {
+    const first = epoch === this.epoch && this.failure === undefined;
+    failAll(releases, storeUnavailable(error), first);
+    if (!first) return; // this failure's recovery is under way (or the pipeline broke)
+    this.epoch++;
+    const now = Date.now();
+    if (now - this.lastFailureLoggedAt >= 1000) {
+      this.lastFailureLoggedAt = now;
+      this.log.error("a commit failed; its requests were refused, and memory is reset to the store", { error: errorMessage(error) });
+    }
+    this.recovering = this.recover();
+  }
+
+  /**
+   * Once every commit in flight has settled, and after a delay that grows while commits keep failing:
+   * participants forget what the disk lacks, and durable work is handed out again.
+   */
+  private async recover(): Promise<void> {
+    let settled: Promise<void>;
+    do {
+      settled = this.gate;
+      await settled.catch(() => {});
+    } while (settled !== this.gate);
+    await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+    if (this.aborted) return;
+    try {
+      this.store.resync();
+      for (const participant of this.participants) participant.reset();
+      this.timers.reset();
+      this.deliverMailboxes();
+      for (const participant of this.participants) participant.resumeAfterReset?.();
+    } catch (error) {
+      this.recovering = undefined;
+      this.break(error, []);
+      return;
+    }
+    this.recovering = undefined;
+    if (!this.closing && this.participants.some((participant) => participant.busy)) this.scheduleTick();
+  }
+}
+
+const FIRST_RETRY_DELAY_MS = 10;
+const MAX_RETRY_DELAY_MS = 1000;
+
+function failAll(releases: readonly TickRelease[], outcome: Outcome, readsStand = false): void {
+  for (const release of releases) release.fail(outcome, readsStand);
 }

@@ -17,6 +17,16 @@ export class EntityCache {
     return this.entities.get(id);
   }
 
+  /** Every entity in memory, least recently used first. */
+  values(): IterableIterator<LoadedEntity> {
+    return this.entities.values();
+  }
+
+  /** Forgets every entity (after a failed commit: memory may be ahead of the store). */
+  clear(): void {
+    this.entities.clear();
+  }
+
   /** Adds an entity, or marks it most recently used. */
   touch(entity: LoadedEntity): void {
     this.entities.delete(entity.id);

@@ -13,6 +13,7 @@ import type { FailureLogOptions } from "./failure-log.js";
 import { LoadedEntity } from "./loaded-entity.js";
 import { OperationFailures } from "./operation-failures.js";
 import { SignalMarks } from "./signal-marks.js";
+import type { EntityMeter } from "../observability/meters.js";
 import type { EntityChange, OperationRequest, Outcome } from "./operation-request.js";
 
 export interface EntityRuntimeOptions {
@@ -33,6 +34,8 @@ export interface EntityRuntimeOptions {
   readonly log?: Logger;
   /** Called when a commit fails (for a pipeline of its own): memory is then ahead of disk, so the host should stop (default: log). */
   readonly onFatal?: (error: unknown) => void;
+  /** Where operations are counted and timed (default: nowhere). */
+  readonly meter?: EntityMeter;
 }
 
 type ChangeListener = (changes: readonly EntityChange[]) => void;
@@ -58,6 +61,7 @@ export class EntityRuntime implements TickParticipant {
   private readonly log: Logger;
   private readonly dedupWindowMs: number;
   private readonly maxStateChars: number;
+  private readonly meter: EntityMeter | undefined;
   /** Entities whose record could not be read, logged once each. */
   private readonly quarantined = new Set<string>();
   private readonly changeListeners = new Set<ChangeListener>();
@@ -82,6 +86,7 @@ export class EntityRuntime implements TickParticipant {
     this.cache = new EntityCache(options.maxCachedEntities ?? 100_000);
     this.dedupWindowMs = options.dedupWindowMs ?? 24 * 60 * 60 * 1000;
     this.maxStateChars = options.maxStateBytes ?? DEFAULT_MAX_STATE_CHARS;
+    this.meter = options.meter;
     this.operationFailures = new OperationFailures(options.store, this.log, this.pipeline.clock, { maxPerType: options.maxFailuresPerType, log: options.failureLog });
     this.pipeline.join(this);
     this.pipeline.handleTimers(SIGNAL_TIMER, (timer, value) => this.scheduledSignalFired(timer, value));
@@ -99,7 +104,17 @@ export class EntityRuntime implements TickParticipant {
     this.sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS).unref();
   }
 
-  /** Adds an operation to its entity's mailbox. Validate first with `registry.check`. */
+  /**
+   * The error to answer a signal or call with when its entity id, type or operation is not served here
+   * (counted as rejected); undefined when it may be submitted.
+   */
+  checkOperation(entityId: string, operation: string): EntityError | undefined {
+    const problem = this.registry.check(entityId, operation);
+    if (problem) this.meter?.rejected(entityId, operation);
+    return problem;
+  }
+
+  /** Adds an operation to its entity's mailbox. Validate first with `checkOperation` (or `registry.check` for a read). */
   submit(request: OperationRequest): void {
     if (this.pipeline.isAborted) return; // the process is about to end: unanswered, a client resends to the next server
     if (this.pipeline.stopped) {
@@ -192,6 +207,14 @@ export class EntityRuntime implements TickParticipant {
     return this.operationFailures.list(query);
   }
 
+  /** Operations waiting for a turn: queued for the next tick, or held back while an orchestration has their entity locked. */
+  get queuedOperations(): number {
+    let queued = 0;
+    for (const entity of this.ready) queued += entity.mailbox.length;
+    for (const entity of this.cache.values()) queued += entity.waiting.length;
+    return queued;
+  }
+
   /** How many entities are in memory now. */
   get cachedEntities(): number {
     return this.cache.size;
@@ -227,6 +250,26 @@ export class EntityRuntime implements TickParticipant {
     }
   }
 
+  /**
+   * After a failed commit (see TickParticipant.reset): every entity leaves memory (states, locks,
+   * signal marks reload from the store); operations from durable messages and fired timers are dropped,
+   * since the pipeline hands those out again; operations from clients go back into their mailboxes.
+   */
+  reset(): void {
+    const kept: OperationRequest[] = [];
+    for (const entity of this.cache.values()) {
+      for (const request of [...entity.waiting, ...entity.mailbox]) {
+        if (request.message === undefined && request.timer === undefined) kept.push(request);
+      }
+    }
+    this.cache.clear();
+    this.ready = [];
+    this.bounced = [];
+    this.parked = [];
+    this.expired = [];
+    for (const request of kept) this.submit(request);
+  }
+
   accepts(message: MailboxMessage): boolean {
     return message.kind === undefined;
   }
@@ -236,6 +279,7 @@ export class EntityRuntime implements TickParticipant {
     // The lock protocol's ops are not the entity's; an orchestration's call to an unknown operation is answered by the turn.
     const checkOp = message.op !== LOCK_OP && message.op !== RELEASE_OP && message.reply === undefined;
     const problem = this.registry.check(message.target, checkOp ? message.op : undefined);
+    if (problem) this.meter?.rejected(message.target, message.op);
     if (problem && (message.reply || message.holder)) {
       // From an orchestration, to an entity type this app lacks: its call (or lock) is answered with the error, not left waiting.
       this.bounced.push([address, message, { errorType: problem.code, message: problem.message }]);
@@ -243,7 +287,7 @@ export class EntityRuntime implements TickParticipant {
       return;
     }
     if (problem) {
-      this.log.warn("mailbox message kept: its entity type or operation is not in this app", { ...address, target: message.target, op: message.op });
+      this.log.warn("mailbox message kept: its entity type or operation is not in this app", { ...address, entityId: message.target, op: message.op });
       return;
     }
     this.submit({ ...requestOf(message), message: address });
@@ -333,6 +377,8 @@ export class EntityRuntime implements TickParticipant {
       firedTimers.push(timer);
     }
     const scheduled: number[] = [];
+    /** Entities whose record this tick writes: their reads stand or fall with its commit. */
+    const written = new Set<string>();
     let current = 0;
     try {
       for (; current < entities.length; current++) {
@@ -340,7 +386,7 @@ export class EntityRuntime implements TickParticipant {
         entity.scheduled = false;
         const operations = entity.mailbox;
         entity.mailbox = [];
-        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive, this.maxStateChars);
+        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive, this.maxStateChars, this.meter?.tallyOf(entity.name));
         for (const outcome of turn.outcomes) outcomes.push(outcome);
         for (const address of turn.consumed) batch.deleteMessage(address);
         for (const timer of turn.firedTimers) batch.deleteTimer(timer);
@@ -352,6 +398,7 @@ export class EntityRuntime implements TickParticipant {
         for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
         for (const failure of turn.failures) this.operationFailures.failed(entity.id, entity.name, failure, batch, nowMs);
         if (turn.versions.length > 0 || turn.lockChanged || turn.removed) {
+          written.add(entity.id);
           if (!turn.removed) entity.modifiedAt = nowMs;
           const record = entity.toRecord();
           if (record) batch.putEntity(entity.id, record);
@@ -367,15 +414,19 @@ export class EntityRuntime implements TickParticipant {
       for (const entity of entities.slice(current)) for (const request of entity.mailbox.splice(0)) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
       throw error;
     }
+    tickContext.counted(outcomes.length);
     return {
       release: () => {
         this.release(tick, entities, outcomes, changes);
         for (const fireAt of scheduled) this.pipeline.timers.added(fireAt);
         if (firedTimers.length > 0) this.pipeline.timers.settled(firedTimers);
       },
-      fail: () => {
+      fail: (failed, readsStand) => {
         for (const entity of entities) entity.pendingCommits--;
-        for (const [request] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, COMMIT_FAILED);
+        for (const [request, outcome] of outcomes) {
+          const stands = readsStand === true && request.kind === "read" && !written.has(request.entityId);
+          request.replyTo?.deliver(request.requestId ?? 0, stands ? outcome : failed);
+        }
       },
     };
   }

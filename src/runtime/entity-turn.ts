@@ -9,6 +9,7 @@ import type { LoadedEntity } from "./loaded-entity.js";
 import { OperationContext } from "./operation-context.js";
 import type { OperationRequest, Outcome } from "./operation-request.js";
 import { errorMessage } from "../log.js";
+import type { OperationTally } from "../observability/meters.js";
 
 /** One new version of the entity's state made by a turn. */
 export interface StateVersion {
@@ -54,7 +55,8 @@ export const DEFAULT_MAX_STATE_CHARS = 16 * 1024 * 1024;
  * so its changes roll back while the rest of the batch keeps theirs. A read sees exactly the
  * operations before it: when they changed the state, that state becomes a version of its own (so
  * the read's version names a state that is committed and published), and the operations after the
- * read make the next one. Updates `entity` (state and version) in place.
+ * read make the next one. Updates `entity` (state and version) in place. With a `tally`, each operation
+ * is counted, with the time since the one before it ended (its code, and the turn's work around it).
  */
 export function runTurn(
   entity: LoadedEntity,
@@ -63,6 +65,7 @@ export function runTurn(
   nowMs: number,
   isHolderActive: LockHolderCheck = () => true,
   maxStateChars: number = DEFAULT_MAX_STATE_CHARS,
+  tally?: OperationTally,
 ): TurnResult {
   const outcomes: Array<[OperationRequest, Outcome]> = [];
   const outgoing: MailboxMessage[] = [];
@@ -84,6 +87,8 @@ export function runTurn(
   /** The state of the last version, and whether an operation ran since (only then can the state differ). */
   let versionState = entity.state;
   let ranSinceVersion = false;
+  /** When the last counted operation ended (at first, when the turn began): one clock read per operation. */
+  let timedUntil = tally === undefined ? 0 : performance.now();
   const closeVersion = () => {
     if (ranSinceVersion && !jsonEqual(versionState, entity.state)) {
       entity.version++;
@@ -118,6 +123,7 @@ export function runTurn(
       continue;
     }
     if (request.kind === "read") {
+      tally?.read();
       closeVersion();
       outcomes.push([request, { kind: "state", entityId: entity.id, state: entity.state ?? null, version: entity.version }]);
       continue;
@@ -140,6 +146,11 @@ export function runTurn(
     }
     const outcome = runOperation(entity, request, registry, outgoing, failures, maxStateChars);
     ranSinceVersion = true;
+    if (tally !== undefined) {
+      const now = performance.now();
+      tally.ran(request.op, outcome.kind === "error", (now - timedUntil) / 1000);
+      timedUntil = now;
+    }
     if (request.sender && outcome.kind === "error") entity.marks.recordFailure(request.sender.clientId, request.sender.seq, [outcome.code, outcome.message, nowMs]);
     if (request.reply) outgoing.push(eventForInstance(request.reply, request.reply.event, answerOf(outcome), entity.id));
     outcomes.push([request, request.kind === "signal" && outcome.kind !== "error" ? ACK : outcome]);

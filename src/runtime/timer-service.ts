@@ -43,6 +43,12 @@ export class TimerService {
     if (!this.stopped) this.rearm();
   }
 
+  /** After a failed commit: timers handed out and not settled may be handed out again (their firing was not recorded). */
+  reset(): void {
+    this.inFlight.clear();
+    if (!this.stopped) this.rearm();
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.armed) this.clock.clearTimer(this.armed.handle);

@@ -43,8 +43,10 @@ export interface AccessPolicy {
   /** Undefined when the request is not authenticated (no token, a wrong one). */
   authenticate(request: AuthRequest): Principal | undefined | Promise<Principal | undefined>;
   authorize(principal: Principal, action: Action, target: AccessTarget): boolean;
-  /** Reads its configuration again (the tokens file on SIGHUP); connections keep their principal. */
+  /** Reads its configuration again (the tokens file on SIGHUP); open connections are authorized by what it now says. */
   reload?(): Promise<void>;
+  /** False once what admitted the principal was taken back (a reload removed its token): its connections are closed. */
+  stillValid?(principal: Principal): boolean;
 }
 
 /** What a target is called in a `forbidden` message. */

@@ -3,9 +3,10 @@ import type { AccessPolicy, AccessTarget, Action, AuthRequest, Principal } from 
 import { patternCovers } from "./grant-patterns.js";
 import { readTokensFile, type Grant, type TokensFile } from "./tokens-file.js";
 
-/** A token's holder: its name and grants. */
+/** A token's holder: its name and grants, and which token it is (its hash, hex) so a reload can find it again. */
 interface TokenPrincipal extends Principal {
   readonly grants: readonly Grant[];
+  readonly tokenId: string;
 }
 
 interface HashedToken {
@@ -24,12 +25,15 @@ function hashToken(token: string): Buffer {
  */
 export class TokenPolicy implements AccessPolicy {
   private tokens: readonly HashedToken[];
+  /** The tokens in force, by id: a principal admitted before a reload is authorized by its token's grants now. */
+  private current: ReadonlyMap<string, TokenPrincipal>;
 
   private constructor(
     private readonly path: string | undefined,
     file: TokensFile,
   ) {
     this.tokens = TokenPolicy.hash(file);
+    this.current = TokenPolicy.index(this.tokens);
   }
 
   /** From a file, read now and again on each `reload()`. */
@@ -51,7 +55,7 @@ export class TokenPolicy implements AccessPolicy {
   }
 
   authorize(principal: Principal, action: Action, target: AccessTarget): boolean {
-    const grants = (principal as TokenPrincipal).grants ?? [];
+    const grants = this.current.get((principal as TokenPrincipal).tokenId)?.grants ?? []; // a revoked token may do nothing
     const onEntities = target.kind !== "orchestration";
     return grants.some((grant) => {
       const pattern = "entities" in grant ? (onEntities ? grant.entities : undefined) : onEntities ? undefined : grant.orchestrations;
@@ -64,9 +68,21 @@ export class TokenPolicy implements AccessPolicy {
   async reload(): Promise<void> {
     if (this.path === undefined) return;
     this.tokens = TokenPolicy.hash(await readTokensFile(this.path));
+    this.current = TokenPolicy.index(this.tokens);
+  }
+
+  stillValid(principal: Principal): boolean {
+    return this.current.has((principal as TokenPrincipal).tokenId);
   }
 
   private static hash(file: TokensFile): HashedToken[] {
-    return Object.entries(file.tokens).map(([token, entry]) => ({ hash: hashToken(token), principal: { name: entry.name, grants: entry.grants } }));
+    return Object.entries(file.tokens).map(([token, entry]) => {
+      const hash = hashToken(token);
+      return { hash, principal: { name: entry.name, grants: entry.grants, tokenId: hash.toString("hex") } };
+    });
+  }
+
+  private static index(tokens: readonly HashedToken[]): Map<string, TokenPrincipal> {
+    return new Map(tokens.map((token) => [token.principal.tokenId, token.principal]));
   }
 }

@@ -58,6 +58,16 @@ export class AccessGate {
     return principal !== undefined && this.policy.authorize(principal, action, target);
   }
 
+  /** False once the principal's credential was revoked (see AccessPolicy.stillValid). */
+  stillValid(principal: Principal | undefined): boolean {
+    return principal === undefined || this.policy?.stillValid?.(principal) !== false;
+  }
+
+  /** Reads the policy's configuration again (the tokens file); what it now says applies to open connections too. */
+  async reload(): Promise<void> {
+    await this.policy?.reload?.();
+  }
+
   /** The message of a `forbidden` answer; `about` names the target instead of its description (an instance rather than its orchestration). */
   forbidden(principal: Principal | undefined, action: Action, target: AccessTarget, about?: string): string {
     return `${principalName(principal) ?? "this client"} may not ${action} ${about ?? describeTarget(target)}`;

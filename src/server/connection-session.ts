@@ -10,7 +10,7 @@ import {
   type ServerFrame,
 } from "../../protocol/index.js";
 import type { EntityRuntime, Outcome, ReplyTarget } from "../runtime/index.js";
-import { errorMessage, type Logger } from "../log.js";
+import { errorMessage, newLogId, type Logger } from "../log.js";
 import { packAnswers } from "./answer-packer.js";
 import { exactListing, handleEntityQuery } from "./entity-queries.js";
 import type { FairInput, InputLane } from "./fair-input.js";
@@ -64,7 +64,9 @@ export interface ConnectionContext {
   /** Requests a connection may send a second, and how many it may save up for a burst (none: unlimited). */
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   /** Authorizes each request (everything is allowed when the server runs without authentication). */
-  readonly gate: Pick<AccessGate, "authenticating" | "allows" | "forbidden">;
+  readonly gate: Pick<AccessGate, "authenticating" | "allows" | "forbidden" | "stillValid">;
+  /** The open connections (each adds itself, and leaves when it closes): a tokens reload checks them all. */
+  readonly sessions: Set<ConnectionSession>;
   readonly maxMessageBytes: number;
   /** Past this many bytes waiting to be sent, the connection is closed (4008): it is not reading. */
   readonly maxBufferedBytes: number;
@@ -108,6 +110,8 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   private lastSignalId = -1;
   private readonly input: InputLane;
   private readonly rate: TokenBucket | undefined;
+  /** This connection's logger, made with its first line (most connections never log one). */
+  private sessionLog: Logger | undefined;
 
   constructor(
     readonly socket: TransportSocket,
@@ -116,7 +120,17 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     private readonly principal: Principal | undefined = undefined,
   ) {
     this.input = context.input.lane((message) => this.handleMessage(message));
+    context.sessions.add(this);
     this.rate = context.rateLimit && new TokenBucket(context.rateLimit.perSecond, context.rateLimit.burst, performance.now());
+  }
+
+  /** The server's logger, with this connection's `connectionId` (and its client id and hub, once known) on every line. */
+  private get log(): Logger {
+    return (this.sessionLog ??= this.context.log.child({
+      connectionId: newLogId(),
+      ...(this.clientId === undefined ? {} : { clientId: this.clientId }),
+      ...(this.hub === undefined ? {} : { hub: this.hub.name }),
+    }));
   }
 
   onMessage(message: string): void {
@@ -142,6 +156,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.context.sessions.delete(this);
     this.outgoing.clear();
     this.input.close();
     this.context.budget.forget(this);
@@ -213,6 +228,13 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     return this.socket.bufferedAmount + this.outgoing.encodedBytes;
   }
 
+  /** After the tokens were reloaded: a connection whose token was revoked is closed (its client is refused when it reconnects). */
+  recheckAccess(): void {
+    if (this.closed || this.context.gate.stillValid(this.principal)) return;
+    this.log.info("closing a connection whose token was revoked", { principal: this.principal?.name });
+    this.close(CloseCode.tokenRevoked, "the token of this connection was revoked");
+  }
+
   /** The server's memory budget is used up and this connection holds the most: it goes. */
   shed(): void {
     if (this.closed) return;
@@ -234,7 +256,11 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
    */
   flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.flushing || this.closeSent || this.outgoing.size === 0) return;
+    if (this.closed || this.flushing || this.closeSent) return;
+    if (this.outgoing.size === 0) {
+      if (this.closeAfterFlush !== undefined) this.closeQueued(); // close() with nothing left to send
+      return;
+    }
     this.flushing = true;
     try {
       const only = this.outgoing.size === 1 ? this.outgoing.peek()! : undefined;
@@ -242,18 +268,21 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       else this.socket.cork(this.sendQueued);
     } catch (error) {
       // Not expected (answers hold JSON values), but an answer that cannot be encoded must not take the process down.
-      this.context.log.error("could not encode answers; closing the connection", { error: errorMessage(error) });
+      this.log.error("could not encode answers; closing the connection", { error: errorMessage(error) });
       return this.closeNow(CloseCode.internalError, "internal error");
     } finally {
       this.flushing = false;
     }
-    if (this.closeAfterFlush !== undefined) {
-      const [code, reason] = this.closeAfterFlush;
-      this.closeAfterFlush = undefined;
-      this.closeSent = true;
-      return this.closeNow(code, reason);
-    }
+    if (this.closeAfterFlush !== undefined) return this.closeQueued();
     this.closeIfNotReading();
+  }
+
+  /** Sends the close frame that close() asked for. */
+  private closeQueued(): void {
+    const [code, reason] = this.closeAfterFlush!;
+    this.closeAfterFlush = undefined;
+    this.closeSent = true;
+    this.closeNow(code, reason);
   }
 
   private readonly sendQueued = (): void => {
@@ -326,7 +355,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
     switch (frame.type) {
       case "signal":
       case "call": {
-        const problem = runtime.registry.check(frame.entity, frame.op);
+        const problem = runtime.checkOperation(frame.entity, frame.op);
         if (problem) return this.reject(frame.id, problem.code, problem.message);
         const sender = frame.type === "signal" && this.clientId !== undefined ? { clientId: this.clientId, seq: frame.id } : undefined;
         const at = frame.type === "signal" && frame.at !== undefined ? { at: frame.at } : {};
@@ -349,7 +378,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       case "listEntities":
       case "deleteEntity":
       case "cleanEntities":
-        return handleEntityQuery(this, frame, hub, this.context.log);
+        return handleEntityQuery(this, frame, hub, this.log);
       default: {
         const orchestrations = hub.orchestrations;
         if (orchestrations) return orchestrations.handle(this, frame, this.clientId);
@@ -395,7 +424,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
         this.waitingForHub = undefined;
         const code = (error as { code?: ErrorFrame["code"] }).code ?? ErrorCode.internal;
         const message = code === ErrorCode.internal ? "the task hub could not be opened (see the server's log)" : errorMessage(error);
-        if (code === ErrorCode.internal) this.context.log.error("could not open a task hub", { hub: frame.hub, error: errorMessage(error) });
+        if (code === ErrorCode.internal) this.log.error("could not open a task hub", { hub: frame.hub, error: errorMessage(error) });
         this.send(errorFrame(undefined, code, message));
         this.close(CloseCode.policyViolation, "task hub unavailable");
       },
@@ -423,13 +452,13 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
   }
 
   private closeTooMuchUnsent(): false {
-    this.context.log.warn("closing a connection whose answers would pass the unsent-bytes cap", { capBytes: this.mostUnsentBytes });
+    this.log.warn("closing a connection whose answers would pass the unsent-bytes cap", { capBytes: this.mostUnsentBytes });
     this.closeNow(CloseCode.slowConsumer, "slow consumer: the answers would exceed the server's buffer for this connection");
     return false;
   }
 
   private closeFlooding(): void {
-    this.context.log.warn("closing a connection that sends faster than the server handles its messages", { queuedBytes: this.input.queuedBytes });
+    this.log.warn("closing a connection that sends faster than the server handles its messages", { queuedBytes: this.input.queuedBytes });
     this.closeNow(CloseCode.overloaded, "overloaded: more unhandled input than the server queues for one connection");
   }
 
@@ -457,7 +486,7 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       if (first) this.recheckOverCap();
     }
     if (buffered <= this.mostUnsentBytes && now - this.overCap.since < OVER_CAP_GRACE_MS) return;
-    this.context.log.warn("closing a connection that does not read", { bufferedBytes: buffered });
+    this.log.warn("closing a connection that does not read", { bufferedBytes: buffered });
     this.closeNow(CloseCode.slowConsumer, "slow consumer: answers are not being read");
   }
 

@@ -1,5 +1,5 @@
 import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_TASK_HUB, ErrorCode } from "../../protocol/index.js";
-import { createLogger, type Logger } from "../log.js";
+import { createLogger, errorMessage, newLogId, type Logger } from "../log.js";
 import type { OrchestrationHost, OrchestrationHostOptions } from "../orchestration/index.js";
 import type { Clock, EntityRuntime } from "../runtime/index.js";
 import { collectDefinitions } from "./app-definitions.js";
@@ -7,10 +7,15 @@ import { ConnectionSession, type ConnectionContext } from "./connection-session.
 import { browserClientRoutes } from "./browser-client.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { openStaticFiles } from "./static-files.js";
-import { errorFor, json, routeHttp } from "./http-routes.js";
+import { echo, errorFor, json, routeHttp } from "./http-routes.js";
 import { FairInput } from "./fair-input.js";
 import type { LiveStateHub, LiveStateOptions } from "./live-state/index.js";
 import { MemoryBudget } from "./memory-budget.js";
+import { createMetrics, type RuntimeMetrics } from "../observability/metrics.js";
+import { HealthHistory } from "../observability/health-history.js";
+import { healthRoutes } from "./health-routes.js";
+import { METRICS_PATH, metricsRoute } from "./metrics-route.js";
+import { serverGauges } from "./server-gauges.js";
 import { TaskHubs } from "./task-hubs.js";
 import type { HttpHandler, HttpRequest, HttpResponse, TlsFiles, Transport, UpgradeDecision } from "./transport.js";
 import { readFileSync } from "node:fs";
@@ -91,6 +96,8 @@ export interface ServerOptions {
   /** Serve the dashboard (default true): at `/` and `/dashboard/`, or only at `/dashboard/` with a `staticDir`. */
   readonly dashboard?: boolean;
   readonly log?: Logger;
+  /** The registry and meters to record into (default: new ones for this server); one server per RuntimeMetrics. */
+  readonly metrics?: RuntimeMetrics;
   /** Called when the store fails and the server stops taking work (default: log it). */
   readonly onFatal?: (error: unknown) => void;
 }
@@ -108,8 +115,12 @@ export interface RunningServer {
   /** The orchestration host of the server's own hub, when the app defines orchestrations or activities. */
   readonly orchestrations: OrchestrationHost | undefined;
   readonly liveState: LiveStateHub;
+  /** What `GET /metrics` serves: `metrics.registry` is this server's own prom-client registry. */
+  readonly metrics: RuntimeMetrics;
   /** What connection buffers hold now against the server-wide budget, and how many connections the budget closed. */
   buffers(): { heldBytes: number; budgetBytes: number; closedForBudget: number };
+  /** Reads the access policy again (the tokens file, on SIGHUP): new grants apply to open connections, and those whose token was revoked are closed (4401). */
+  reloadAccess(): Promise<void>;
   /** Closes connections, finishes queued work, makes it durable and closes the store. */
   close(): Promise<void>;
   /**
@@ -137,11 +148,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.tls) checkTlsFiles(options.tls); // before the store, like the transport: nothing to close if it fails
   const transport = await chooseTransport(options.transport, log); // before the store: nothing to close if it fails
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
+  const metrics = options.metrics ?? createMetrics();
+  const health = new HealthHistory(metrics.registry, { log }); // the dashboard's charts; started once listening
   const hubs = new TaskHubs({
     dataDir: options.dataDir,
     defaultHub: options.hub ?? DEFAULT_TASK_HUB,
     maxHubs: options.maxHubs ?? DEFAULT_MAX_HUBS,
-    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxStateBytes: options.maxStateBytes, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal },
+    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxStateBytes: options.maxStateBytes, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal, metrics },
   });
   const hub = await hubs.get(); // the server's own hub: its store must open for the server to start
   const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
@@ -150,21 +163,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Without authentication on loopback, only loopback Host names are served (DNS rebinding would make any site "same origin").
   const gate = new AccessGate(options.access, new OriginPolicy(options.allowedOrigins ?? [], scheme, options.access === undefined && isLoopback(host)));
   const rateLimit = { perSecond: options.rateLimit ?? DEFAULT_RATE_LIMIT, burst: 2 * (options.rateLimit ?? DEFAULT_RATE_LIMIT) };
-  const context: ConnectionContext = { hubs, gate, rateLimit, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
+  const sessions = new Set<ConnectionSession>();
+  const context: ConnectionContext = { hubs, gate, sessions, rateLimit, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const routes = routeHttp({
     "GET /healthz": async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
     ...browserClientRoutes(),
+    ...healthRoutes(health),
     ...(options.dashboard === false ? {} : dashboardRoutes({ atRoot: options.staticDir === undefined })),
     ...options.httpRoutes,
   }, staticFiles);
   let origin = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${options.port ?? 7071}`; // the bound port once listening
   const durableHttp = durableHttpApi({ hubs, log, access: gate, scheme, origin: () => origin });
+  const scrape = metricsRoute(metrics.registry, gate);
+  metrics.readGaugesFrom(serverGauges(hubs, transport));
   const onHttp = async (request: HttpRequest) => {
     const tooLong = urlTooLong(request);
     if (tooLong) return tooLong;
     const admission = await gate.http(request);
     if (!admission.admitted) return admission.response;
-    return isDurableHttpPath(request.path) ? durableHttp(request, admission.principal) : routes(request);
+    if (isDurableHttpPath(request.path)) return durableHttp(request, admission.principal);
+    if (request.path === METRICS_PATH) return scrape(request, admission.principal);
+    try {
+      return await routes(request);
+    } catch (error) {
+      return routeFailed(request, error, log);
+    }
   };
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   /** Upgrades being authenticated: they hold sockets, and may all be admitted, so they count against the cap. */
@@ -204,6 +227,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
   origin = url;
+  health.start();
   log.info("listening", { url, transport: transport.name, hub: hub.name, entities: hub.runtime.registry.names, partitions: hub.store.partitionCount });
 
   let closing: Promise<void> | undefined;
@@ -216,15 +240,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     runtime: hub.runtime,
     orchestrations: hub.orchestrationHost,
     liveState: hub.liveState,
+    metrics,
     buffers: () => ({ heldBytes: budget.totalBytes, budgetBytes: budget.maxBytes, closedForBudget: budget.shedCount }),
+    reloadAccess: async () => {
+      await gate.reload();
+      for (const session of [...sessions]) session.recheckAccess();
+    },
     close: () =>
       (closing ??= (async () => {
+        health.stop();
         await transport.close(CloseCode.goingAway, "server shutting down");
         budget.close();
         await hubs.close();
       })()),
-    abort: () => hubs.abort(),
+    abort: () => {
+      health.stop();
+      return hubs.abort();
+    },
   };
+}
+
+/** A route that threw (the app's own `httpRoutes` among them): logged with a request id the answer names; the stack stays in the log. */
+function routeFailed(request: HttpRequest, error: unknown, log: Logger): HttpResponse {
+  const requestId = newLogId();
+  log.child({ requestId }).error("http request failed", { method: request.method, path: echo(request.path), error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined });
+  return json(500, { code: ErrorCode.internal, message: `internal error (details are in the server's log, requestId ${requestId})` });
 }
 
 /** Reads the certificate and key and checks that they belong together, so a mistake is told before listening. */

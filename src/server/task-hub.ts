@@ -2,6 +2,7 @@ import type { Logger } from "../log.js";
 import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/index.js";
 import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
 import { LmdbStore } from "../storage/index.js";
+import type { RuntimeMetrics } from "../observability/metrics.js";
 import type { AppDefinitions } from "./app-definitions.js";
 import { InstanceWatchHub } from "./instance-watch-hub.js";
 import { LiveStateHub, type LiveStateOptions } from "./live-state/index.js";
@@ -23,6 +24,8 @@ export interface TaskHubSettings {
   readonly log: Logger;
   /** Called when a hub's store fails and it stops taking work. */
   readonly onFatal?: (error: unknown) => void;
+  /** The server's metrics: every hub records into the same ones (default: none). */
+  readonly metrics?: RuntimeMetrics;
 }
 
 /**
@@ -49,15 +52,18 @@ export class TaskHub {
 
   /** Opens the hub's store at `path` (taking its lock) and starts it: its mailboxes and timers are taken back. */
   static async open(name: string, path: string, settings: TaskHubSettings): Promise<TaskHub> {
-    const { app, log } = settings;
+    const { app } = settings;
+    const log = settings.log.child({ hub: name }); // a server may serve several hubs: each line says whose
     const store = await LmdbStore.open({ path, partitionCount: settings.partitions });
     let runtime: EntityRuntime;
     let host: OrchestrationHost | undefined;
     try {
-      const pipeline = new CommitPipeline({ store, log, clock: settings.clock, onFatal: settings.onFatal });
-      runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: settings.maxCachedEntities, maxFailuresPerType: settings.maxFailuresPerType, maxStateBytes: settings.maxStateBytes, log });
+      const { metrics } = settings;
+      const pipeline = new CommitPipeline({ store, log, clock: settings.clock, onFatal: settings.onFatal, meter: metrics?.commits });
+      runtime = new EntityRuntime({ store, pipeline, entities: app.entities, maxCachedEntities: settings.maxCachedEntities, maxFailuresPerType: settings.maxFailuresPerType, maxStateBytes: settings.maxStateBytes, log, meter: metrics?.entities(app.entities) });
       if (app.orchestrations.length + app.activities.length > 0) {
-        const orchestrationHost = new OrchestrationHost({ pipeline, ...app, ...settings.orchestration, log });
+        const meter = metrics?.orchestrations(app.orchestrations.map((definition) => definition.name), app.activities.map((definition) => definition.name));
+        const orchestrationHost = new OrchestrationHost({ pipeline, ...app, ...settings.orchestration, log, meter });
         runtime.lockHolderCheck = (holder) => orchestrationHost.isRunning(holder);
         host = orchestrationHost;
       }
@@ -67,6 +73,7 @@ export class TaskHub {
     }
     runtime.start();
     host?.start();
+    log.debug("task hub opened", { path, partitions: store.partitionCount, orchestrations: host !== undefined });
     const liveState = new LiveStateHub(runtime, { hardBufferBytes: settings.maxBufferedBytes, ...settings.liveState });
     const watches = host ? new InstanceWatchHub(host) : undefined;
     const orchestrations = host && watches ? new OrchestrationRequests(host, watches) : undefined;

@@ -124,9 +124,32 @@ export interface EntityStore extends InstanceReads, DeadLetterReads {
   /** Every message waiting in a partition's mailbox, in the order it was appended. */
   readMailbox(partition: number): Iterable<[MailboxAddress, MailboxMessage]>;
   newBatch(): WriteBatch;
-  /** Commits the batch in one transaction; resolves once it is flushed to disk. */
-  commit(batch: WriteBatch): Promise<void>;
+  /**
+   * Commits the batch in one transaction; resolves once it is flushed to disk. Commits are chained:
+   * one whose predecessor failed is refused too ({@link StoreWriteError}), since its batch was built on
+   * memory that included the failed one's writes; after a failure, call `resync` once every commit in
+   * flight has settled. `onCommitted` is called when the store reports the transaction done, before the
+   * wait for the flush (for the commit metric; LMDB as opened here reports it done once it is flushed).
+   */
+  commit(batch: WriteBatch, onCommitted?: () => void): Promise<void>;
+  /** After a failed commit (and once every commit in flight has settled): the next commit follows what is on disk. */
+  resync(): void;
   /** Resolves once everything committed so far is durable. */
   durable(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A commit that did not reach the disk: the disk or the store's map is full, the disk failed, or an
+ * earlier commit it followed failed. Nothing of its batch was written.
+ */
+export class StoreWriteError extends Error {
+  constructor(
+    message: string,
+    /** The store's own error (errno-like code), when it gave one. */
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = "StoreWriteError";
+  }
 }

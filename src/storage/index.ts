@@ -1,4 +1,5 @@
 export type { EntityMessage, InstanceMessage, InstanceReply, LockHolder, EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
+export { StoreWriteError } from "./entity-store.js";
 export { LmdbStore, type LmdbStoreOptions } from "./lmdb-store.js";
 export { partitionOf } from "./partition-hash.js";
 export type { InstanceReads, InstanceWrites, TimerAddress, WorkItemAddress } from "./instance-records.js";

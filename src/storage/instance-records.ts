@@ -42,6 +42,8 @@ export interface InstanceReads {
   readDueTimers(partition: number, untilMs: number, limit: number): Array<[TimerAddress, unknown]>;
   /** When the partition's earliest timer is due, or undefined when it has none. */
   nextTimerDue(partition: number): number | undefined;
+  /** How many timers wait in a partition (a count of keys: it takes time in proportion to them). */
+  countTimers(partition: number): number;
   /** Every activity work item waiting in a partition. */
   readWorkItems(partition: number): Iterable<[WorkItemAddress, unknown]>;
 }

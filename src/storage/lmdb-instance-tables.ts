@@ -70,6 +70,10 @@ export class LmdbInstanceTables {
     return undefined;
   }
 
+  countTimers(partition: number): number {
+    return this.db.getCount({ start: [partition, "t"], end: [partition, "u"] });
+  }
+
   *readWorkItems(partition: number): Iterable<[WorkItemAddress, unknown]> {
     for (const { key, value } of this.db.getRange({ start: [partition, "w"], end: [partition, "x"] })) {
       const [, , instanceId, taskId] = key as Parts;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import type { EntityRecord, EntityStore, MailboxAddress, MailboxMessage, Page, PageCursor, SignalFailure, SignalMark, WriteBatch } from "./entity-store.js";
+import { StoreWriteError, type EntityRecord, type EntityStore, type MailboxAddress, type MailboxMessage, type Page, type PageCursor, type SignalFailure, type SignalMark, type WriteBatch } from "./entity-store.js";
 import { DataDirLock } from "./data-dir-lock.js";
 import { countEntities, listEntities, type EntityListing, type EntityListingQuery } from "./entity-listing.js";
 import { entityTypeOf, type DeadLetter, type DeadLetterAddress, type DeadLetterQuery } from "./dead-letters.js";
@@ -50,13 +50,19 @@ export class LmdbStore implements EntityStore {
   private readonly clientKeys = new Map<string, string>();
   private readonly instances: LmdbInstanceTables;
   private readonly deadLetters: LmdbDeadLetters;
+  /** The number of the last commit handed to LMDB (see `commit`: each names the one it follows). */
+  private lastCommit: number;
+  /** Resolves once the last successful commit is on disk (and with it every earlier one). */
+  private lastFlush: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly root: RootDatabase,
+    private readonly meta: Database<string, string>,
     private readonly db: Database<string, Key>,
     partitionCount: number,
     private readonly lock: DataDirLock,
   ) {
+    this.lastCommit = this.committedNumber();
     this.partitionCount = partitionCount;
     this.localPartitions = Array.from({ length: partitionCount }, (_, i) => i);
     this.nextSeq = this.localPartitions.map((p) => this.lastMailboxSeq(p) + 1);
@@ -77,7 +83,7 @@ export class LmdbStore implements EntityStore {
 
   private static async openLocked(options: LmdbStoreOptions, lock: DataDirLock): Promise<LmdbStore> {
     // noSubdir: false, or lmdb takes a directory with a dot in its name ("store.db", "data.v2") for a file.
-    const root = open({ path: options.path, encoding: "string", noSubdir: false });
+    const root = open({ path: options.path, encoding: "string", noSubdir: false, eventTurnBatching: false });
     try {
       const meta = root.openDB<string, string>({ name: "meta", encoding: "string" });
       const db = root.openDB<string, Key>({ name: "partitions", encoding: "string" });
@@ -95,7 +101,7 @@ export class LmdbStore implements EntityStore {
         if (layout.format !== FORMAT) throw new Error(`data directory ${options.path} has storage format ${layout.format}; this build reads ${FORMAT}`);
         partitionCount = layout.partitions;
       }
-      return new LmdbStore(root, db, partitionCount, lock);
+      return new LmdbStore(root, meta, db, partitionCount, lock);
     } catch (error) {
       await root.close();
       throw error;
@@ -189,6 +195,10 @@ export class LmdbStore implements EntityStore {
     return this.instances.nextTimerDue(partition);
   }
 
+  countTimers(partition: number): number {
+    return this.instances.countTimers(partition);
+  }
+
   readWorkItems(partition: number): Iterable<[WorkItemAddress, unknown]> {
     return this.instances.readWorkItems(partition);
   }
@@ -230,25 +240,58 @@ export class LmdbStore implements EntityStore {
     return seq;
   }
 
-  async commit(batch: WriteBatch): Promise<void> {
+  /**
+   * Commits a batch as one child transaction (if a write throws, none of the batch is kept), then waits
+   * for `flushed`. Commits are chained by number: each checks, inside its transaction, that the last
+   * commit on disk is the one it follows, and records its own number. LMDB runs queued transactions in
+   * order, so when one fails (a full disk, a map that cannot grow), every commit queued after it, built
+   * on memory that held the failed one's writes, finds the wrong number and writes nothing either,
+   * whether or not LMDB put it in the same transaction.
+   */
+  async commit(batch: WriteBatch, onCommitted?: () => void): Promise<void> {
     const writes = (batch as LmdbWriteBatch).writes;
-    if (writes.length === 0) return this.durable();
-    // A child transaction: if a write throws, none of the batch is committed (a plain one would keep the writes before it).
-    await this.db.childTransaction(() => {
-      for (const { key, value } of writes) {
-        if (value === undefined) void this.db.remove(key);
-        else void this.db.put(key, value);
-      }
-    });
-    await this.root.flushed;
+    if (writes.length === 0) {
+      onCommitted?.();
+      return this.durable();
+    }
+    const follows = this.lastCommit;
+    const number = ++this.lastCommit;
+    try {
+      const committed = this.db.childTransaction(() => {
+        if (this.committedNumber() !== follows) throw new StoreWriteError("the server could not write to its store: an earlier commit this one follows failed; nothing of this batch was written");
+        for (const { key, value } of writes) {
+          if (value === undefined) this.db.removeSync(key);
+          else this.db.putSync(key, value);
+        }
+        this.meta.putSync(COMMIT_NUMBER, String(number));
+      });
+      // The flush of this commit's transaction, taken now: lmdb's `flushed` names the newest queued
+      // transaction, and one that fails is never flushed, so asked later it could wait forever.
+      const flushed = flushOfQueued(this.root);
+      await committed;
+      this.lastFlush = flushed;
+      onCommitted?.();
+      await flushed;
+    } catch (error) {
+      if (error instanceof StoreWriteError) throw error;
+      throw await storeWriteError(error);
+    }
+  }
+
+  resync(): void {
+    this.lastCommit = this.committedNumber();
+  }
+
+  private committedNumber(): number {
+    return Number(this.meta.get(COMMIT_NUMBER) ?? 0);
   }
 
   async durable(): Promise<void> {
-    await this.root.flushed;
+    await this.lastFlush;
   }
 
   async close(): Promise<void> {
-    await this.root.flushed;
+    await this.lastFlush;
     await this.root.close();
     await this.lock.release();
   }
@@ -348,4 +391,30 @@ class LmdbWriteBatch implements WriteBatch {
   deleteWorkItem(item: WorkItemAddress): void {
     this.writes.push({ key: workItemKey(this.store.partitionOf(item.instanceId), item), value: undefined });
   }
+}
+
+/** A promise for the flush of the transaction queued last (lmdb's `flushed` is a thenable read when `then` is called). */
+function flushOfQueued(root: RootDatabase): Promise<void> {
+  return new Promise((resolve, reject) => void root.flushed.then(() => resolve(), reject));
+}
+
+/** The meta key holding the number of the last commit on disk. */
+const COMMIT_NUMBER = "commit";
+
+/** LMDB's errors for a write that did not fit, by the code its commit error carries. */
+const NO_SPACE: Record<string, string> = { "28": "the disk is full (ENOSPC)", "-30792": "the store's map is full (MDB_MAP_FULL)", "5": "the disk refused the write (EIO; a full file system can report this)" };
+
+/**
+ * A clear error for a failed LMDB commit. lmdb-js rejects with "Commit failed (see commitError for
+ * details)" and keeps the cause in a `commitError` promise, which is read here (and so never left
+ * unhandled).
+ */
+async function storeWriteError(error: unknown): Promise<StoreWriteError> {
+  let cause: unknown = error;
+  const pending = (error as { commitError?: Promise<unknown> } | null)?.commitError;
+  if (pending && typeof pending.then === "function") cause = await pending.then(() => error, (inner: unknown) => inner);
+  const code = (cause as { code?: unknown } | null)?.code;
+  const reason = code === undefined ? undefined : String(code);
+  const what = (reason !== undefined ? NO_SPACE[reason] : undefined) ?? (cause instanceof Error ? cause.message : String(cause));
+  return new StoreWriteError(`the server could not write to its store: ${what}; nothing of this batch was written`, reason);
 }

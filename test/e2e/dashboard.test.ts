@@ -1,12 +1,22 @@
 import { mkdirSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as demoApp from "../../src/demo/app.js";
 import type { HelloSequence, RetryDemo } from "../../src/demo/app.js";
 import { createLogger } from "../../src/log.js";
+import { defineOrchestration } from "../../src/orchestration/index.js";
 import { openBrowserHarness, type BrowserHarness } from "./support/chromium.js";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 const WAIT = { timeout: 10_000 };
+
+/** Holds its entities in a critical section until it gets the event `release` (no demo orchestration waits inside one). */
+const HoldLocks = defineOrchestration("HoldLocks", function* (ctx, ids: string[]) {
+  const lock = yield* ctx.lock(ids);
+  yield ctx.waitForExternalEvent("release");
+  lock.release();
+  return "released";
+});
 
 describe("the dashboard in a real browser", () => {
   let harness: BrowserHarness;
@@ -14,7 +24,7 @@ describe("the dashboard in a real browser", () => {
 
   beforeAll(async () => {
     // The server serves the dashboard itself (no extra routes): what every startServer user gets.
-    harness = await openBrowserHarness({}, { log: createLogger("error") }); // RetryDemo's failing attempts log warnings
+    harness = await openBrowserHarness({}, { app: { ...demoApp, HoldLocks }, log: createLogger("error") }); // RetryDemo's failing attempts log warnings
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
@@ -97,6 +107,50 @@ describe("the dashboard in a real browser", () => {
     await page.locator("[data-testid=operation-outcome] .error", { hasText: /not JSON/ }).waitFor(WAIT);
     expect(await client.get("Counter/erin")).toBe(15);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-entity-form.png`, fullPage: true });
+    await page.close();
+  });
+
+  it("shows who holds an entity's lock, live: an orchestration in its critical section, then nobody", async () => {
+    const { client } = harness;
+    await client.call("Account/frank", "deposit", 10);
+    const page = await open("#/entities/Account/frank");
+    const lock = page.locator("[data-testid=entity-lock]");
+    await lock.filter({ hasText: /^nobody$/ }).waitFor(WAIT);
+    const version = await page.locator("[data-testid=entity-version]").textContent();
+
+    // Taking and releasing the lock change no state (no new version): the page learns of them all the same.
+    const id = await client.start(HoldLocks, ["Account/frank"], { instanceId: "hold-dashboard" });
+    await lock.locator(`a[href='#/instances/${id}']`, { hasText: id }).waitFor(WAIT);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-entity-locked.png`, fullPage: true });
+    await client.raiseEvent(id, "release");
+    expect((await client.waitForCompletion(id, { timeoutMs: 10_000 })).runtimeStatus).toBe("Completed");
+    await lock.filter({ hasText: /^nobody$/ }).waitFor(WAIT);
+    expect(await page.locator("[data-testid=entity-version]").textContent()).toBe(version);
+    await page.close();
+  });
+
+  it("charts the server's health: an operations rate after a burst of signals, and the connections open", async () => {
+    const { client } = harness;
+    const page = await open("#/health");
+    expect(await page.locator("nav a.active").textContent()).toBe("Health");
+    const valueOf = async (testId: string) => Number(await page.getAttribute(`[data-testid=${testId}]`, "data-value"));
+    await page.locator("[data-testid=health-connections][data-value]").waitFor(WAIT);
+    expect(await valueOf("health-connections")).toBeGreaterThanOrEqual(1); // the page's own, and the test's client
+
+    // A rate covers one interval, so a burst over before the page asks again would show as 0: signal until it shows.
+    let shown = false;
+    const signalling = (async () => {
+      while (!shown) await Promise.all(Array.from({ length: 50 }, () => client.signal("Counter/health", "add", 1)));
+    })();
+    try {
+      await page.locator("[data-testid=health-operations][data-value]:not([data-value='0'])").waitFor(WAIT);
+    } finally {
+      shown = true;
+      await signalling;
+    }
+    expect(await valueOf("health-operations")).toBeGreaterThan(0);
+    await page.locator(".health-chart polyline").first().waitFor(WAIT);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-health.png`, fullPage: true });
     await page.close();
   });
 

@@ -11,7 +11,10 @@ import { tempDataDir, TRANSPORTS } from "./support/test-server.js";
 
 const OLD = "old-token-0123456789abcdef";
 const NEW = "new-token-0123456789abcdef";
-const tokens = (token: string) => JSON.stringify({ tokens: { [token]: { name: "ops", grants: [{ entities: "*", actions: ["*"] }] } } });
+/** In both files: its connection stays through a reload, and the reload's grants apply to it. */
+const KEPT = "kept-token-0123456789abcdef";
+const tokens = (token: string, keptActions: string[]) =>
+  JSON.stringify({ tokens: { [token]: { name: "ops", grants: [{ entities: "*", actions: ["*"] }] }, [KEPT]: { name: "kept", grants: [{ entities: "Counter/*", actions: keptActions }] } } });
 
 /** A self-signed certificate for 127.0.0.1, made now. */
 function selfSignedCertificate(dir: string): { certFile: string; keyFile: string } {
@@ -47,13 +50,13 @@ describe("serve with --auth, --tls-cert and --tls-key", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it.each(TRANSPORTS)("serves https and wss over %s, and takes a new tokens file on SIGHUP without dropping connections", async (transport) => {
+  it.each(TRANSPORTS)("serves https and wss over %s, and takes a new tokens file on SIGHUP: kept tokens' connections stay (with the new grants), revoked ones are closed", async (transport) => {
     const dir = tempDataDir();
     cleanups.push(dir.cleanup);
     const { certFile, keyFile } = selfSignedCertificate(dir.path);
     const ca = (await import("node:fs")).readFileSync(certFile);
     const tokensFile = join(dir.path, "tokens.json");
-    writeFileSync(tokensFile, tokens(OLD));
+    writeFileSync(tokensFile, tokens(OLD, ["signal", "read"]));
     const server = await startServerProcess(["--data", join(dir.path, "data"), "--port", "0", "--transport", transport, "--auth", tokensFile, "--tls-cert", certFile, "--tls-key", keyFile]);
     cleanups.push(() => killAndWait(server.child));
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
@@ -63,8 +66,11 @@ describe("serve with --auth, --tls-cert and --tls-key", () => {
     const before = await connect(server.url, trusting(ca, OLD));
     cleanups.push(() => before.close());
     await before.signal("Counter/tls", "add", 1);
+    const kept = await connect(server.url, trusting(ca, KEPT));
+    cleanups.push(() => kept.close());
+    await expect(kept.call("Counter/tls", "get")).rejects.toMatchObject({ code: ErrorCode.forbidden });
 
-    writeFileSync(tokensFile, tokens(NEW));
+    writeFileSync(tokensFile, tokens(NEW, ["signal", "read", "call"]));
     server.child.kill("SIGHUP");
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -79,7 +85,12 @@ describe("serve with --auth, --tls-cert and --tls-key", () => {
       if (Date.now() > deadline) throw new Error(`the old token is still accepted after SIGHUP (${attempt})`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await before.signal("Counter/tls", "add", 1); // the connection made before the reload stays
+    // The connection of the revoked token was closed (4401); its client, refused when it reconnects, fails its requests.
+    await expect(before.signal("Counter/tls", "add", 1)).rejects.toMatchObject({ code: ErrorCode.unauthorized });
+    // The kept token's connection stayed open, and the new file's grants apply to it.
+    expect(kept.connected).toBe(true);
+    expect(await kept.call("Counter/tls", "get")).toBe(1);
+    await kept.signal("Counter/tls", "add", 1);
     const after = await connect(server.url, trusting(ca, NEW));
     cleanups.push(() => after.close());
     expect(await after.call("Counter/tls", "get")).toBe(2);
@@ -107,7 +118,7 @@ describe("serve with --auth, --tls-cert and --tls-key", () => {
     await expect(connect(server.url, { token: "nobody", connectTimeoutMs: 2_000 })).rejects.toMatchObject({ code: ErrorCode.unauthorized });
 
     const tokensFile = join(dir.path, "tokens.json");
-    writeFileSync(tokensFile, tokens(OLD));
+    writeFileSync(tokensFile, tokens(OLD, ["signal", "read"]));
     const both = await runCliToEnd(["serve", "--data", join(dir.path, "other"), "--port", "0", "--app", app, "--auth", tokensFile]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/exports authenticate and authorize hooks and --auth gives a tokens file/);

@@ -47,6 +47,11 @@ describe("the dashboard's routes", () => {
       expect((await fetch(`${server.url}/dashboard/`)).status).toBe(401);
       expect((await fetch(`${server.url}/?token=${TOKEN}`)).status).toBe(200);
       expect((await fetch(`${server.url}/dashboard/dashboard.js`)).status).toBe(200);
+      // The Health view's samples: any valid token, sent as the page sends it.
+      expect((await fetch(`${server.url}/api/health`)).status).toBe(401);
+      const health = await fetch(`${server.url}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect([health.status, health.headers.get("cache-control")]).toEqual([200, "no-store"]);
+      expect(await health.json()).toMatchObject({ intervalMs: 1000, samples: expect.any(Array) });
     } finally {
       await server.stop();
     }

@@ -35,8 +35,11 @@ interface Line {
 
 function captureLog(): Logger & { lines: Line[] } {
   const lines: Line[] = [];
-  const write = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
-  return { lines, debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  const logger = (bindings: Record<string, unknown>): Logger => {
+    const write = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields: { ...bindings, ...fields } });
+    return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), child: (more) => logger({ ...bindings, ...more }) };
+  };
+  return { lines, ...logger({}) };
 }
 
 describe.each(TRANSPORTS)("failures of operations over %s", (transport) => {

@@ -43,7 +43,7 @@ function noState(entityId: string): HttpProblem {
 function signalTarget(context: RouteContext): string {
   const entityId = entityIdOf(context);
   context.services.authorize(context.principal, "signal", { kind: "entity", id: entityId });
-  const problem = context.hub.runtime.registry.check(entityId, (context.query as { op: string }).op);
+  const problem = context.hub.runtime.checkOperation(entityId, (context.query as { op: string }).op);
   if (problem) throw new HttpProblem(problem.code === ErrorCode.unknown_entity ? 404 : 400, problem.code, problem.message);
   return entityId;
 }

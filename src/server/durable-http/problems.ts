@@ -45,6 +45,7 @@ export function statusOfCode(code: ErrorCode): number {
     case ErrorCode.shutting_down:
     case ErrorCode.overloaded:
     case ErrorCode.hub_unavailable:
+    case ErrorCode.store_unavailable:
       return 503;
     default:
       return 500;

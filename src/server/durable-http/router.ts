@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { ErrorCode } from "../../../protocol/index.js";
-import { errorMessage } from "../../log.js";
+import { errorMessage, newLogId } from "../../log.js";
 import type { Principal } from "../../security/index.js";
 import { echo } from "../http-routes.js";
 import type { TaskHub } from "../task-hub.js";
@@ -131,8 +131,10 @@ export function createRouter(routes: readonly RouteSpec[], services: DurableHttp
       return await serve(route, params, request, principal, services);
     } catch (error) {
       if (error instanceof HttpProblem) return errorResponse(error.status, error.code, error.message, error.headers);
-      services.log.error("durable http request failed", { method: request.method, path: echo(request.path), error: errorMessage(error), stack: (error as Error | undefined)?.stack });
-      return errorResponse(500, ErrorCode.internal, "internal error (details are in the server's log)");
+      // The answer names the request's id, so its line in the log can be found; the stack stays in the log.
+      const requestId = newLogId();
+      services.log.child({ requestId }).error("durable http request failed", { method: request.method, path: echo(request.path), error: errorMessage(error), stack: (error as Error | undefined)?.stack });
+      return errorResponse(500, ErrorCode.internal, `internal error (details are in the server's log, requestId ${requestId})`);
     }
   };
 }
@@ -190,7 +192,8 @@ async function openHub(services: DurableHttpServices, name: string | undefined, 
     if (typeof code === "string" && code in ErrorCode) {
       throw new HttpProblem(statusOfCode(code as ErrorCode), code as ErrorCode, errorMessage(error));
     }
-    services.log.error("opening a task hub failed", { hub: name, error: errorMessage(error) });
-    throw new HttpProblem(503, ErrorCode.hub_unavailable, `task hub "${name}" could not be opened (details are in the server's log)`);
+    const requestId = newLogId();
+    services.log.child({ requestId }).error("opening a task hub failed", { hub: name, error: errorMessage(error) });
+    throw new HttpProblem(503, ErrorCode.hub_unavailable, `task hub "${name}" could not be opened (details are in the server's log, requestId ${requestId})`);
   }
 }

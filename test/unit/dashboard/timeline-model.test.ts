@@ -52,5 +52,6 @@ describe("dashboard routes", () => {
     expect(parseRoute(entityHash("Files/a/b c"))).toEqual({ view: "entity", type: "Files", key: "a/b c" });
     expect(parseRoute("#/instances")).toEqual({ view: "instances" });
     expect(parseRoute("#/instances/abc%2Fdef")).toEqual({ view: "instance", instanceId: "abc/def" });
+    expect(parseRoute("#/health")).toEqual({ view: "health" });
   });
 });

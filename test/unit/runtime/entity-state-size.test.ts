@@ -36,7 +36,8 @@ describe("the most state an entity may hold", () => {
 
   it("counts a value's JSON closely: allowed twice its length it is taken, allowed a sixth of it refused", () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 4 }), (value) => {
+      // Without "__proto__" keys, which entity state refuses on purpose (json-value.ts), and fast-check generates now and then.
+      fc.property(fc.jsonValue({ maxDepth: 4 }).filter((value) => !JSON.stringify(value).includes('"__proto__":')), (value) => {
         const length = JSON.stringify(value).length;
         expect(cloneJsonWithin(value, 2 * length + 8)).toEqual(value);
         // An escaped character takes up to 6 characters of JSON and is counted as one.

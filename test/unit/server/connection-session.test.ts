@@ -41,6 +41,7 @@ class ScriptedSocket implements TransportSocket {
 /** A runtime that acks every signal at once (these tests are about the connection, not the entities). */
 const ackingRuntime = {
   registry: { check: () => undefined },
+  checkOperation: () => undefined,
   submit: (request: OperationRequest) => request.replyTo?.deliver(request.requestId ?? 0, { kind: "ack" }),
 } as unknown as EntityRuntime;
 
@@ -54,6 +55,7 @@ function session(maxBufferedBytes: number): { session: ConnectionSession; socket
   const context: ConnectionContext = {
     hubs: { peek: () => hub, get: async () => hub },
     gate: new AccessGate(undefined, new OriginPolicy([], "http")),
+    sessions: new Set<ConnectionSession>(),
     maxMessageBytes: 1024 * 1024,
     maxBufferedBytes,
     maxInflightRequests: 1000,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LmdbStore, partitionOf, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type PageCursor } from "../../../src/storage/index.js";
+import { LmdbStore, partitionOf, StoreWriteError, type EntityRecord, type EntityStore, type MailboxMessage, type SignalMark, type PageCursor } from "../../../src/storage/index.js";
 import { TempStores } from "../support/temp-dir.js";
 
 const stores = new TempStores();
@@ -218,8 +218,16 @@ describe("LmdbStore commit", () => {
     const batch = store.newBatch();
     batch.putEntity("Counter/ok", { version: 1, state: 1 });
     batch.putEntity(`Counter/${"k".repeat(4000)}`, { version: 1, state: 2 }); // past LMDB's key size limit
-    await expect(store.commit(batch)).rejects.toThrow();
+    // A commit queued behind the failing one was built on memory that held its writes: refused as well.
+    const behind = store.newBatch();
+    behind.putEntity("Counter/behind", { version: 1, state: 4 });
+    const failed = store.commit(batch);
+    const refused = store.commit(behind);
+    await expect(failed).rejects.toThrow(StoreWriteError);
+    await expect(refused).rejects.toThrow(/an earlier commit this one follows failed/);
     expect(store.readEntity("Counter/ok")).toBeUndefined();
+    expect(store.readEntity("Counter/behind")).toBeUndefined();
+    store.resync(); // every commit in flight has settled: the next follows what is on disk
     const next = store.newBatch();
     next.putEntity("Counter/after", { version: 1, state: 3 });
     await store.commit(next);
