@@ -20,4 +20,6 @@ export const CloseCode = {
   overloaded: 4009,
   /** The token that opened the connection was revoked (the server's tokens file was reloaded without it). */
   tokenRevoked: 4401,
+  /** The token's grants changed and no longer allow some of the connection's subscriptions or watches. */
+  grantsChanged: 4403,
 } as const;

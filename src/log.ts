@@ -11,6 +11,8 @@ export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** The process is about to exit: why. The one level `--log-level fatal` still shows. */
+  fatal(message: string, fields?: Record<string, unknown>): void;
   /** A logger whose every line also carries `bindings` (a component's `{ hub }`, a request's `{ requestId }`). */
   child(bindings: Record<string, unknown>): Logger;
 }
@@ -52,7 +54,7 @@ export function createLogger(level: LogLevel = levelFromEnvironment(), stream: N
   return wrap(root);
 }
 
-type LineLevel = "debug" | "info" | "warn" | "error";
+type LineLevel = "debug" | "info" | "warn" | "error" | "fatal";
 
 /** Our Logger over a pino logger: its calls never throw, whatever the fields hold. */
 function wrap(logger: pino.Logger): Logger {
@@ -74,6 +76,7 @@ function wrap(logger: pino.Logger): Logger {
     info: at("info"),
     warn: at("warn"),
     error: at("error"),
+    fatal: at("fatal"),
     child(bindings) {
       try {
         return wrap(logger.child(bindings));

@@ -56,10 +56,10 @@ export function createFatalExit(options: FatalExitOptions): FatalExit {
         return;
       }
       exiting = true;
-      log.error("fatal error; exiting", { source, error: errorMessage(error), stack: stackOf(error) });
+      log.fatal("fatal error; exiting", { source, error: errorMessage(error), stack: stackOf(error) });
       // Not unref'd: the deadline must fire even if nothing else keeps the event loop alive.
       setTimeout(() => {
-        log.error("the store did not settle in time; killing the process", { timeoutMs });
+        log.fatal("the store did not settle in time; killing the process", { timeoutMs });
         kill();
       }, timeoutMs);
       let settled: Promise<void>;
@@ -71,7 +71,7 @@ export function createFatalExit(options: FatalExitOptions): FatalExit {
       settled.then(
         () => process.exit(1), // quiescent: no thread-pool work waits on this thread, so exit cannot hang
         (settleError: unknown) => {
-          log.error("the store could not settle; killing the process", { error: errorMessage(settleError) });
+          log.fatal("the store could not settle; killing the process", { error: errorMessage(settleError) });
           kill();
         },
       );

@@ -8,11 +8,12 @@ export interface LatencyPercentiles {
 
 /**
  * The server over one sampling interval: rates and percentiles from what changed in it (not since
- * start), gauges as they were at its end. A value is null when its metric is not registered, and a
- * percentile or mean when nothing was observed in the interval.
+ * start), gauges as they were at its end. A value is null when its metric is not registered or could
+ * not be read (at either end of the interval, for a rate or percentile), and a percentile or mean when
+ * nothing was observed in the interval.
  */
 export interface HealthSample {
-  /** End of the interval, epoch ms. */
+  /** End of the interval, epoch ms (for display: the interval's length is measured on a monotonic clock). */
   readonly t: number;
   readonly operationsPerSecond: number | null;
   readonly operationLatencyMs: LatencyPercentiles;
@@ -41,7 +42,7 @@ export const HEALTH_METRICS = {
 
 /** The sample for the interval from `before` to `after`, two readings of the same registry. */
 export function healthSample(before: MetricsReading, after: MetricsReading): HealthSample {
-  const seconds = Math.max(0.001, (after.at - before.at) / 1000);
+  const seconds = Math.max(0.001, (after.at.monotonic - before.at.monotonic) / 1000);
   const rate = (name: string) => {
     const increase = counterIncrease(before.totals.get(name), after.totals.get(name));
     return increase === undefined ? null : round(increase / seconds);
@@ -54,7 +55,7 @@ export function healthSample(before: MetricsReading, after: MetricsReading): Hea
   };
   const batches = histogramIncrease(before.histograms.get(HEALTH_METRICS.batchOperations), after.histograms.get(HEALTH_METRICS.batchOperations));
   return {
-    t: after.at,
+    t: after.at.wall,
     operationsPerSecond: rate(HEALTH_METRICS.operations),
     operationLatencyMs: latency(HEALTH_METRICS.operationDuration),
     commitLatencyMs: latency(HEALTH_METRICS.commitDuration),
@@ -67,17 +68,21 @@ export function healthSample(before: MetricsReading, after: MetricsReading): Hea
   };
 }
 
-/** How much a counter grew; a counter that went down was reset (a new registry), so all it holds is new. */
+/**
+ * How much a counter grew; a counter that went down was reset (a new registry), so all it holds is new.
+ * Unknown when either reading lacks it (not registered, or it failed to read): the whole count is not
+ * this interval's.
+ */
 function counterIncrease(before: number | undefined, after: number | undefined): number | undefined {
-  if (after === undefined) return undefined;
-  if (before === undefined || after < before) return after;
+  if (after === undefined || before === undefined) return undefined;
+  if (after < before) return after;
   return after - before;
 }
 
-/** The observations of the interval alone: each bucket's growth (the whole histogram after a reset). */
+/** The observations of the interval alone: each bucket's growth (the whole histogram after a reset); unknown when either reading lacks it. */
 export function histogramIncrease(before: HistogramReading | undefined, after: HistogramReading | undefined): HistogramReading | undefined {
-  if (after === undefined) return undefined;
-  if (before === undefined || after.count < before.count) return after;
+  if (after === undefined || before === undefined) return undefined;
+  if (after.count < before.count) return after;
   const earlier = new Map(before.buckets);
   return {
     buckets: after.buckets.map(([le, cumulative]) => [le, Math.max(0, cumulative - (earlier.get(le) ?? 0))] as const),

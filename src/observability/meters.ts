@@ -7,7 +7,7 @@
 /** The label of an operation, entity type, orchestration or activity this app does not define (labels stay bounded). */
 export const UNKNOWN_LABEL = "(unknown)";
 
-/** The commit pipeline's side: how long each tick's commit took, and how much it held. */
+/** The commit pipeline's side: how long each tick's commit took, how much it held, and the commits that failed. */
 export interface CommitMeter {
   /** The store reported a tick's transaction done, `seconds` after the commit was asked for. */
   committed(seconds: number): void;
@@ -15,6 +15,8 @@ export interface CommitMeter {
   flushed(seconds: number): void;
   /** A tick was committed holding this many entity operations and orchestration turns. */
   batch(operations: number): void;
+  /** A tick's transaction did not reach the disk (a full disk, a map that cannot grow, a write LMDB refuses). */
+  commitFailed(): void;
 }
 
 /** The entity runtime's side: operations by entity type, operation and outcome, and how long they took. */

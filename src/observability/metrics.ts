@@ -66,6 +66,7 @@ export function createMetrics(): RuntimeMetrics {
 
   const commitDuration = new Histogram({ name: "durable_entities_commit_duration_seconds", help: "From a tick's commit being asked for to LMDB reporting its transaction done (lmdb-js reports it once flushed, so this is nearly the flush time).", buckets: COMMIT_BUCKETS, registers });
   const flushDuration = new Histogram({ name: "durable_entities_flush_duration_seconds", help: "From a tick's commit being asked for to its transaction flushed to disk (durable): what the output gate waits for.", buckets: COMMIT_BUCKETS, registers });
+  const commitFailures = new Counter({ name: "durable_entities_commit_failures_total", help: "Ticks whose transaction did not reach the disk (a full disk, a map that cannot grow): their requests were answered store_unavailable.", registers });
   const batchOperations = new Histogram({ name: "durable_entities_batch_operations", help: "Entity operations and orchestration turns per committed tick (one transaction).", buckets: BATCH_BUCKETS, registers });
 
   const orchestrationTallies = new OrchestrationTallies({
@@ -118,6 +119,7 @@ export function createMetrics(): RuntimeMetrics {
       committed: (seconds) => commitDuration.observe(seconds),
       flushed: (seconds) => flushDuration.observe(seconds),
       batch: (count) => batchOperations.observe(count),
+      commitFailed: () => commitFailures.inc(),
     },
     entities: (definitions) => tallies.define(definitions),
     orchestrations: (orchestrations, activities) => orchestrationTallies.define(orchestrations, activities),

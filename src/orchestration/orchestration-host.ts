@@ -11,6 +11,7 @@ import { InstanceTurn, type InstanceTurnEffects } from "./instance-turn.js";
 import { LoadedInstance } from "./loaded-instance.js";
 import { DEFAULT_ORCHESTRATION_LIMITS, type OrchestrationLimits } from "./orchestration-limits.js";
 import type { OrchestrationMeter } from "../observability/meters.js";
+import { TickExecutionCounts } from "../observability/tick-counts.js";
 
 export interface OrchestrationHostOptions {
   readonly pipeline: CommitPipeline;
@@ -51,6 +52,8 @@ export class OrchestrationHost implements TickParticipant {
   private readonly instances = new Map<string, LoadedInstance>();
   private readonly maxCachedInstances: number;
   private ready: LoadedInstance[] = [];
+  /** Activity results whose commit was refused, to be recorded after the reset (rather than the activity run again). */
+  private readonly refusedResults: InstanceRequest[] = [];
   private readonly worker: ActivityWorker;
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly meter: OrchestrationMeter | undefined;
@@ -161,6 +164,7 @@ export class OrchestrationHost implements TickParticipant {
     for (const instance of this.instances.values()) {
       for (const request of instance.mailbox) if (!fromStore(request)) kept.push(request);
     }
+    kept.push(...this.refusedResults.splice(0));
     this.instances.clear();
     this.ready = [];
     for (const request of kept) this.submit(request);
@@ -198,7 +202,10 @@ export class OrchestrationHost implements TickParticipant {
     const instances = this.ready;
     this.ready = [];
     const turns: Array<[LoadedInstance, InstanceTurnEffects]> = [];
-    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string, from?: number, limit?: number) => this.pipeline.store.readHistory(id, from, limit) as HistoryEvent[], meter: this.meter };
+    const counts = this.meter && new TickExecutionCounts(this.meter); // counted once the tick is durable
+    /** Activity results this tick records: kept if its commit is refused (they exist only in memory). */
+    const results: InstanceRequest[] = [];
+    const deps = { orchestrations: this.orchestrations, limits: this.limits, readHistory: (id: string, from?: number, limit?: number) => this.pipeline.store.readHistory(id, from, limit) as HistoryEvent[], meter: counts };
     let current = 0;
     try {
       for (; current < instances.length; current++) {
@@ -210,6 +217,7 @@ export class OrchestrationHost implements TickParticipant {
         const effects = new InstanceTurn(instance, tick, deps).run(requests);
         if (effects.leftover) instance.mailbox.unshift(...effects.leftover);
         turns.push([instance, effects]);
+        for (const request of requests) if ("workItem" in request && request.workItem !== undefined && !effects.leftover?.includes(request)) results.push(request);
         instance.pendingCommits++;
       }
     } catch (error) {
@@ -220,7 +228,16 @@ export class OrchestrationHost implements TickParticipant {
     }
     if (turns.length === 0) return undefined;
     tick.counted(turns.length);
-    return { release: () => this.release(turns), fail: (outcome) => this.fail(turns, outcome) };
+    return {
+      release: () => {
+        counts?.apply();
+        this.release(turns);
+      },
+      fail: (outcome, readsStand) => {
+        if (readsStand) this.refusedResults.push(...results); // a refused commit (not a broken tick): recorded after the reset
+        this.fail(turns, outcome);
+      },
+    };
   }
 
   /** Its next turn reads the history from the store (a replay, or a history read), so it must wait for its commits. */

@@ -39,8 +39,8 @@ export interface TickRelease {
   release(): void;
   /**
    * The commit failed (or the tick broke): answer each request with `outcome`, and publish nothing.
-   * With `readsStand`, the tick's turns started from what the disk holds (it is the first failed
-   * commit, nothing before it failed), so a read of an actor this tick did not write is answered as read.
+   * With `readsStand` (a commit the store refused, not a broken tick), a read stands when it reads an
+   * actor that no refused tick wrote: its state is what the disk holds.
    */
   fail(outcome: Outcome, readsStand?: boolean): void;
 }
@@ -110,6 +110,8 @@ export class CommitPipeline {
   private recovering: Promise<void> | undefined;
   /** When the last failed commit was logged (they are logged at most once a second). */
   private lastFailureLoggedAt = -Infinity;
+  /** Set by close(): a recovery then drops queued work instead of handing durable work out again. */
+  private draining = false;
   /** How long a recovery waits before handing work out again: doubles while commits keep failing (a disk still full), so retries never spin. */
   private retryDelayMs = FIRST_RETRY_DELAY_MS;
 
@@ -182,6 +184,7 @@ export class CommitPipeline {
 
   /** Stops taking work, finishes what is queued, and waits until all of it is durable. */
   async close(): Promise<void> {
+    this.draining = true;
     // Releases can queue more work (an instance's next execution): settle until none is left.
     for (;;) {
       while (this.recovering || this.tickScheduled || this.participants.some((participant) => participant.busy)) {
@@ -243,7 +246,7 @@ export class CommitPipeline {
         () => {
           if (this.failure !== undefined) return this.break(this.failure, releases);
           // Built on memory that held a failed commit's writes (a tick with nothing to write, say a read): not released.
-          if (epoch !== this.epoch) return failAll(releases, storeUnavailable(undefined));
+          if (epoch !== this.epoch) return failAll(releases, storeUnavailable(undefined), true);
           if (durable) this.retryDelayMs = FIRST_RETRY_DELAY_MS; // the disk takes writes again
           this.release(releases, deliveries);
         },
@@ -251,7 +254,7 @@ export class CommitPipeline {
       );
   };
 
-  /** Hands the batch to the store, timing its commit and its flush when there is a meter. */
+  /** Hands the batch to the store, timing its commit and its flush (or counting its failure) when there is a meter. */
   private commit(batch: WriteBatch, work: number): Promise<void> {
     const meter = this.options.meter;
     if (meter === undefined) return this.store.commit(batch);
@@ -262,7 +265,7 @@ export class CommitPipeline {
         meter.flushed((performance.now() - asked) / 1000);
         meter.batch(work);
       },
-      () => {},
+      () => meter.commitFailed(),
     );
     return durable;
   }
@@ -299,7 +302,7 @@ export class CommitPipeline {
    */
   private commitFailed(error: unknown, epoch: number, releases: TickRelease[]): void {
     const first = epoch === this.epoch && this.failure === undefined;
-    failAll(releases, storeUnavailable(error), first);
+    failAll(releases, storeUnavailable(error), true);
     if (!first) return; // this failure's recovery is under way (or the pipeline broke)
     this.epoch++;
     const now = Date.now();
@@ -322,7 +325,17 @@ export class CommitPipeline {
     } while (settled !== this.gate);
     await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
-    if (this.aborted) return;
+    if (this.aborted) {
+      this.recovering = undefined;
+      return;
+    }
+    if (this.draining) {
+      // Closing while the disk refuses writes: what is queued stays unapplied (durable work is in the
+      // store for the next start; clients resend what was not acknowledged), so that close() can end.
+      for (const participant of this.participants) participant.dropQueued();
+      this.recovering = undefined;
+      return;
+    }
     try {
       this.store.resync();
       for (const participant of this.participants) participant.reset();

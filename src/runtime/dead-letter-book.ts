@@ -53,6 +53,12 @@ export class DeadLetterBook {
     if (held.length > this.maxPerType) for (const old of held.splice(0, held.length - this.maxPerType)) batch.deleteDeadLetter(old);
   }
 
+  /** After a failed commit: what it knew may be ahead of the store, so it reads the store again when next needed. */
+  reset(): void {
+    this.held.clear();
+    this.lastSeq = undefined;
+  }
+
   /** A page of committed failures, newest first, with where the next page starts (absent when there is none). */
   list(query: FailureQuery): FailurePageWire {
     const limit = query.limit ?? DEFAULT_PAGE;

@@ -14,6 +14,7 @@ import { LoadedEntity } from "./loaded-entity.js";
 import { OperationFailures } from "./operation-failures.js";
 import { SignalMarks } from "./signal-marks.js";
 import type { EntityMeter } from "../observability/meters.js";
+import { TickOperationCounts } from "../observability/tick-counts.js";
 import type { EntityChange, OperationRequest, Outcome } from "./operation-request.js";
 
 export interface EntityRuntimeOptions {
@@ -64,6 +65,10 @@ export class EntityRuntime implements TickParticipant {
   private readonly meter: EntityMeter | undefined;
   /** Entities whose record could not be read, logged once each. */
   private readonly quarantined = new Set<string>();
+  /** Entities that ticks refused by a failed commit wrote, until memory is reset: reads of the others stand. */
+  private readonly refusedWrites = new Set<string>();
+  /** Client signals a failed commit refused, with the answer they got: a resend must not be acknowledged as applied. */
+  private readonly refusedSignals = new RecentAnswers(MAX_REFUSED_SIGNALS_REMEMBERED);
   private readonly changeListeners = new Set<ChangeListener>();
   /** Failed operations: logged, and kept when they were signals from other entities. */
   private readonly operationFailures: OperationFailures;
@@ -130,7 +135,8 @@ export class EntityRuntime implements TickParticipant {
       request.replyTo?.deliver(request.requestId ?? 0, { kind: "error", code: error.code, message: error.message });
       return;
     }
-    entity.mailbox.push(request);
+    const refused = request.sender && this.refusedSignals.get(signalKey(request.entityId, request.sender));
+    entity.mailbox.push(refused ? { ...request, refused } : request);
     if (!entity.scheduled) {
       entity.scheduled = true;
       this.ready.push(entity);
@@ -263,6 +269,8 @@ export class EntityRuntime implements TickParticipant {
       }
     }
     this.cache.clear();
+    this.operationFailures.reset();
+    this.refusedWrites.clear();
     this.ready = [];
     this.bounced = [];
     this.parked = [];
@@ -379,6 +387,7 @@ export class EntityRuntime implements TickParticipant {
     const scheduled: number[] = [];
     /** Entities whose record this tick writes: their reads stand or fall with its commit. */
     const written = new Set<string>();
+    const counts = this.meter && new TickOperationCounts(this.meter); // counted once the tick is durable
     let current = 0;
     try {
       for (; current < entities.length; current++) {
@@ -386,7 +395,7 @@ export class EntityRuntime implements TickParticipant {
         entity.scheduled = false;
         const operations = entity.mailbox;
         entity.mailbox = [];
-        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive, this.maxStateChars, this.meter?.tallyOf(entity.name));
+        const turn = runTurn(entity, operations, this.registry, nowMs, this.isHolderActive, this.maxStateChars, counts?.tallyOf(entity.name));
         for (const outcome of turn.outcomes) outcomes.push(outcome);
         for (const address of turn.consumed) batch.deleteMessage(address);
         for (const timer of turn.firedTimers) batch.deleteTimer(timer);
@@ -417,14 +426,17 @@ export class EntityRuntime implements TickParticipant {
     tickContext.counted(outcomes.length);
     return {
       release: () => {
+        counts?.apply();
         this.release(tick, entities, outcomes, changes);
         for (const fireAt of scheduled) this.pipeline.timers.added(fireAt);
         if (firedTimers.length > 0) this.pipeline.timers.settled(firedTimers);
       },
       fail: (failed, readsStand) => {
         for (const entity of entities) entity.pendingCommits--;
+        for (const id of written) this.refusedWrites.add(id);
         for (const [request, outcome] of outcomes) {
-          const stands = readsStand === true && request.kind === "read" && !written.has(request.entityId);
+          const stands = readsStand === true && request.kind === "read" && !this.refusedWrites.has(request.entityId);
+          if (!stands && request.sender) this.refusedSignals.remember(signalKey(request.entityId, request.sender), failed);
           request.replyTo?.deliver(request.requestId ?? 0, stands ? outcome : failed);
         }
       },
@@ -447,6 +459,30 @@ export class EntityRuntime implements TickParticipant {
       }
     }
     this.cache.evictIdle();
+  }
+}
+
+/** How many refused client signals are remembered (the newest), for resends that come after a later signal applied. */
+const MAX_REFUSED_SIGNALS_REMEMBERED = 10_000;
+
+function signalKey(entityId: string, sender: { readonly clientId: string; readonly seq: number }): string {
+  return `${entityId}\n${sender.clientId}\n${sender.seq}`;
+}
+
+/** Answers by key, the newest `capacity` of them (the oldest are forgotten first). */
+class RecentAnswers {
+  private readonly answers = new Map<string, Outcome>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): Outcome | undefined {
+    return this.answers.get(key);
+  }
+
+  remember(key: string, answer: Outcome): void {
+    this.answers.delete(key);
+    this.answers.set(key, answer);
+    if (this.answers.size > this.capacity) this.answers.delete(this.answers.keys().next().value!);
   }
 }
 

@@ -131,9 +131,9 @@ export function runTurn(
     if (request.sender) {
       const { clientId, seq } = request.sender;
       if (entity.marks.isDuplicate(clientId, seq, nowMs)) {
-        // A resend of a signal that ran already: answered as it was the first time.
+        // A resend of a signal that ran already (or that a failed commit refused): answered as it was the first time.
         const failure = entity.marks.failureOf(clientId, seq);
-        outcomes.push([request, failure === undefined ? ACK : { kind: "error", code: failure[0] as ErrorCode, message: failure[1] }]);
+        outcomes.push([request, request.refused ?? (failure === undefined ? ACK : { kind: "error", code: failure[0] as ErrorCode, message: failure[1] })]);
         continue;
       }
       entity.marks.record(clientId, seq, nowMs);

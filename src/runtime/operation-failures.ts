@@ -55,6 +55,11 @@ export class OperationFailures {
     });
   }
 
+  /** After a failed commit (see EntityRuntime.reset). */
+  reset(): void {
+    this.book.reset();
+  }
+
   /** A page of committed failed signals, newest first. */
   list(query: FailureQuery): FailurePageWire {
     return this.book.list(query);

@@ -26,6 +26,11 @@ export interface OperationRequest {
   readonly input?: unknown;
   /** A client signal's de-duplication identity: applied at most once per (clientId, seq) and entity. */
   readonly sender?: { readonly clientId: string; readonly seq: number };
+  /**
+   * How this signal (a resend) was answered when a failed commit refused it: its number may now be
+   * below the client's mark (a later signal was applied), and it must not be acknowledged as applied.
+   */
+  readonly refused?: Outcome;
   /** A signal from another entity, delivered from the durable mailbox; removed when applied. */
   readonly message?: MailboxAddress;
   /** Who sent the mailbox message (the sending entity's id), when it says. */

@@ -35,6 +35,8 @@ export interface SubscriptionService {
   /** The connection drained its outgoing buffer. */
   drained(session: ConnectionSession): void;
   closed(session: ConnectionSession): void;
+  /** The entities a connection subscribes to. */
+  subscriptionsOf?(session: ConnectionSession): Iterable<string>;
   /** True while live state knows a version of the entity (`clean` keeps its record: see entity-maintenance.ts). */
   isWatched?(entityId: string): boolean;
 }
@@ -230,9 +232,26 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
 
   /** After the tokens were reloaded: a connection whose token was revoked is closed (its client is refused when it reconnects). */
   recheckAccess(): void {
-    if (this.closed || this.context.gate.stillValid(this.principal)) return;
-    this.log.info("closing a connection whose token was revoked", { principal: this.principal?.name });
-    this.close(CloseCode.tokenRevoked, "the token of this connection was revoked");
+    if (this.closed) return;
+    if (!this.context.gate.stillValid(this.principal)) {
+      this.log.info("closing a connection whose token was revoked", { principal: this.principal?.name });
+      return this.close(CloseCode.tokenRevoked, "the token of this connection was revoked");
+    }
+    // Subscriptions and watches opened under grants the token no longer has: the connection is closed,
+    // and its client's resubscribe (or rewatch) on reconnecting is refused `forbidden`, as any new one is.
+    if (this.holdsWhatItMayNotSee()) {
+      this.log.info("closing a connection whose token no longer allows what it subscribes to or watches", { principal: this.principal?.name });
+      this.close(CloseCode.grantsChanged, "the token's grants changed: it may no longer see some of what this connection subscribes to or watches");
+    }
+  }
+
+  private holdsWhatItMayNotSee(): boolean {
+    const hub = this.hub;
+    if (hub === undefined) return false;
+    const frames: Array<Parameters<typeof frameAccess>[0]> = [];
+    for (const entity of hub.liveState.subscriptionsOf?.(this) ?? []) frames.push({ type: "subscribe", id: 0, entity });
+    for (const instanceId of hub.orchestrations?.watchesOf(this) ?? []) frames.push({ type: "watch", id: 0, instanceId });
+    return frames.some((frame) => frameAccess(frame, (instanceId) => hub.instanceName?.(instanceId)).some(({ action, target }) => !this.context.gate.allows(this.principal, action, target)));
   }
 
   /** The server's memory budget is used up and this connection holds the most: it goes. */

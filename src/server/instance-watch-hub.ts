@@ -50,6 +50,11 @@ export class InstanceWatchHub implements InstanceWatchService {
     session.reply(requestId, { kind: "ack" });
   }
 
+  /** The instances a connection watches. */
+  watchesOf(session: WatchingSession): Iterable<string> {
+    return this.bySession.get(session) ?? [];
+  }
+
   closed(session: WatchingSession): void {
     for (const instanceId of this.bySession.get(session) ?? []) this.remove(session, instanceId);
     this.bySession.delete(session);

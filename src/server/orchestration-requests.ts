@@ -8,6 +8,7 @@ import { listInstances } from "./instance-listing.js";
 export interface InstanceWatchService {
   watch(session: WatchingSession, requestId: number, instanceId: string): void;
   unwatch(session: WatchingSession, requestId: number, instanceId: string): void;
+  watchesOf(session: WatchingSession): Iterable<string>;
   closed(session: WatchingSession): void;
 }
 
@@ -26,6 +27,11 @@ export class OrchestrationRequests {
     private readonly host: OrchestrationHost,
     private readonly watches: InstanceWatchService,
   ) {}
+
+  /** The instances a connection watches. */
+  watchesOf(session: WatchingSession): Iterable<string> {
+    return this.watches.watchesOf(session);
+  }
 
   /** The connection closed: its watches end. */
   closed(session: WatchingSession): void {

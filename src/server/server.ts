@@ -15,6 +15,7 @@ import { createMetrics, type RuntimeMetrics } from "../observability/metrics.js"
 import { HealthHistory } from "../observability/health-history.js";
 import { healthRoutes } from "./health-routes.js";
 import { METRICS_PATH, metricsRoute } from "./metrics-route.js";
+import { checkAppRoutes, HEALTHZ_PATH } from "./reserved-paths.js";
 import { serverGauges } from "./server-gauges.js";
 import { TaskHubs } from "./task-hubs.js";
 import type { HttpHandler, HttpRequest, HttpResponse, TlsFiles, Transport, UpgradeDecision } from "./transport.js";
@@ -89,7 +90,10 @@ export interface ServerOptions {
   readonly orchestration?: Pick<OrchestrationHostOptions, "maxConcurrentActivities" | "activityTimeoutMs" | "maxCachedInstances" | "limits">;
   /** The clock timers and orchestration time read (default: the system's; tests inject their own). */
   readonly clock?: Clock;
-  /** Extra HTTP routes, `"GET /path"` keys (the demo page and the browser client are added by the CLI). */
+  /**
+   * Extra HTTP routes, `"GET /path"` keys (the demo page is added by the CLI). The server's own paths
+   * (`/metrics`, `/api/health`, `/healthz`, below `/runtime/webhooks/durabletask`) are refused at start.
+   */
   readonly httpRoutes?: Record<string, HttpHandler>;
   /** A directory whose files are served at `/` paths (GET and HEAD) where no route answers; it may not hold `dataDir`. */
   readonly staticDir?: string;
@@ -138,6 +142,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.access === undefined && !isLoopback(host) && options.insecure !== true) {
     throw new Error(`refusing to serve ${host} without authentication: anyone who reaches it could read and change every entity; give a tokens file (--auth FILE), bind 127.0.0.1, or pass --insecure if a proxy in front authenticates`);
   }
+  checkAppRoutes(options.httpRoutes);
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const app = collectDefinitions(options.app);
   if (app.entities.length + app.orchestrations.length + app.activities.length === 0) {
@@ -166,7 +171,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sessions = new Set<ConnectionSession>();
   const context: ConnectionContext = { hubs, gate, sessions, rateLimit, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const routes = routeHttp({
-    "GET /healthz": async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
+    [`GET ${HEALTHZ_PATH}`]: async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
     ...browserClientRoutes(),
     ...healthRoutes(health),
     ...(options.dashboard === false ? {} : dashboardRoutes({ atRoot: options.staticDir === undefined })),
@@ -182,8 +187,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const admission = await gate.http(request);
     if (!admission.admitted) return admission.response;
     if (isDurableHttpPath(request.path)) return durableHttp(request, admission.principal);
-    if (request.path === METRICS_PATH) return scrape(request, admission.principal);
     try {
+      if (request.path === METRICS_PATH) return await scrape(request, admission.principal);
       return await routes(request);
     } catch (error) {
       return routeFailed(request, error, log);
@@ -260,7 +265,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-/** A route that threw (the app's own `httpRoutes` among them): logged with a request id the answer names; the stack stays in the log. */
+/** A route that threw (the app's own `httpRoutes` among them, a scrape whose metric failed to collect): logged with a request id the answer names; the stack stays in the log. */
 function routeFailed(request: HttpRequest, error: unknown, log: Logger): HttpResponse {
   const requestId = newLogId();
   log.child({ requestId }).error("http request failed", { method: request.method, path: echo(request.path), error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined });

@@ -3,9 +3,12 @@ import type * as Uws from "uWebSockets.js";
 import { CloseCode } from "../../protocol/index.js";
 import { bodyTooLarge } from "./http-routes.js";
 import type { Principal } from "../security/index.js";
+import { UwsShutdown } from "./uws-shutdown.js";
 import { MAX_HTTP_BODY_BYTES, WS_PATH, type HttpRequest, type HttpResponse, type Transport, type TransportOptions, type SocketHandlers, type TransportSocket, type UpgradeDecision } from "./transport.js";
 
 type UwsModule = typeof Uws;
+/** uWebSockets.js 20.30's app has `close()` (every socket it holds: listen, HTTP, WebSocket), which its typings lack. */
+type UwsApp = Uws.TemplatedApp & { close?(): void };
 type SocketData = { principal?: Principal; handlers?: SocketHandlers; closed?: boolean };
 
 /** uWebSockets.js's LIBUS_LISTEN_EXCLUSIVE_PORT (its typings lack the host + options form of `listen`). */
@@ -59,15 +62,17 @@ function isNative(fn: (...args: never[]) => unknown): boolean {
 /** uWebSockets.js: the fast transport, used by default where it loads. */
 export class UwsTransport implements Transport {
   readonly name = "uws";
+  private app: UwsApp | undefined;
   private listenSocket: Uws.us_listen_socket | undefined;
   private readonly sockets = new Set<Uws.WebSocket<SocketData>>();
-  /** close() was called: upgrades decided since (an authenticate hook answering late) are refused. */
-  private closed = false;
+  /** Once closing: upgrades decided since (an authenticate hook answering late) and new requests are refused. */
+  private readonly shutdown = new UwsShutdown();
 
   constructor(private readonly uws: UwsModule) {}
 
   async listen(options: TransportOptions): Promise<number> {
-    const app = options.tls ? this.uws.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile }) : this.uws.App();
+    const app: UwsApp = options.tls ? this.uws.SSLApp({ cert_file_name: options.tls.certFile, key_file_name: options.tls.keyFile }) : this.uws.App();
+    this.app = app;
     app.ws<SocketData>(WS_PATH, {
       // uWebSockets.js drops an oversized message's connection without a close frame (1006), so it gets a
       // larger limit and this transport closes messages over the real one with 1009 itself.
@@ -82,19 +87,23 @@ export class UwsTransport implements Transport {
         const key = req.getHeader("sec-websocket-key");
         const extensions = req.getHeader("sec-websocket-extensions");
         const request = readRequest(req);
+        const settled = this.shutdown.begin();
         let aborted = false;
         res.onAborted(() => {
           aborted = true;
+          settled();
         });
         const decide = (decision: UpgradeDecision) => {
           if (aborted) return;
-          if (decision.admitted && this.closed) decision = { admitted: false, response: SHUTTING_DOWN };
+          if (decision.admitted && this.shutdown.isClosing) decision = { admitted: false, response: SHUTTING_DOWN };
           res.cork(() => {
             if (decision.admitted) res.upgrade<SocketData>({ principal: decision.principal }, key, decision.protocol ?? "", extensions, context);
             else writeResponse(res, "GET", { ...decision.response, headers: { ...decision.response.headers, connection: "close" } });
           });
+          settled();
         };
-        options.onUpgrade(request).then(decide, () => decide({ admitted: false, response: INTERNAL_ERROR }));
+        if (this.shutdown.isClosing) decide({ admitted: false, response: SHUTTING_DOWN });
+        else options.onUpgrade(request).then(decide, () => decide({ admitted: false, response: INTERNAL_ERROR }));
       },
       open: (ws) => {
         this.sockets.add(ws);
@@ -125,7 +134,7 @@ export class UwsTransport implements Transport {
     // no reply, the connection closed by its fixed 10 s HTTP idle timeout (about 12 s measured), or at once
     // without a reply once 4 KiB of unparsable bytes are buffered (or a parsed request lacks Host). It offers no
     // hook to answer them, nor a way to shorten that timeout. test/integration/http-edge-cases.test.ts pins this.
-    app.any("/*", (res, req) => serveHttp(res, req, options));
+    app.any("/*", (res, req) => serveHttp(res, req, options, this.shutdown));
     return new Promise<number>((resolve, reject) => {
       // Exclusive: without it uWebSockets.js sets SO_REUSEPORT, and a second server on the port would share its connections.
       const listen = app.listen as unknown as (host: string, port: number, options: number, cb: (token: Uws.us_listen_socket | false) => void) => void;
@@ -142,10 +151,13 @@ export class UwsTransport implements Transport {
   }
 
   async close(code: number, reason: string): Promise<void> {
-    this.closed = true;
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = undefined;
     for (const ws of [...this.sockets]) ws.end(code, reason);
+    // The keep-alive HTTP connections: left open, they would go on reaching this closed server.
+    const app = this.app;
+    this.app = undefined;
+    this.shutdown.close(() => app?.close?.());
   }
 }
 
@@ -213,10 +225,12 @@ function writeResponse(res: Uws.HttpResponse, method: string, response: HttpResp
   else res.end(response.body);
 }
 
-function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: TransportOptions): void {
+function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: TransportOptions, shutdown: UwsShutdown): void {
+  const settled = shutdown.begin();
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
+    settled();
   });
   const { method, path, query, headers } = readRequest(req);
   const chunks: Buffer[] = [];
@@ -224,7 +238,13 @@ function serveHttp(res: Uws.HttpResponse, req: Uws.HttpRequest, options: Transpo
   const respond = (response: HttpResponse) => {
     if (aborted) return;
     res.cork(() => writeResponse(res, method, response));
+    settled();
   };
+  if (shutdown.isClosing) {
+    // A keep-alive connection still open while the app closes: the server behind it takes no more work.
+    respond({ ...SHUTTING_DOWN, headers: { ...SHUTTING_DOWN.headers, connection: "close" } });
+    return;
+  }
   const handle = () => options.onHttp({ method, path, query, headers, body: Buffer.concat(chunks) }).then(respond, () => respond(INTERNAL_ERROR));
   if (method === "GET" || method === "HEAD" || (!headers["content-length"] && !headers["transfer-encoding"])) {
     handle();

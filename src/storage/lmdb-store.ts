@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { StoreWriteError, type EntityRecord, type EntityStore, type MailboxAddress, type MailboxMessage, type Page, type PageCursor, type SignalFailure, type SignalMark, type WriteBatch } from "./entity-store.js";
+import { writeOrDrop } from "../log.js";
 import { DataDirLock } from "./data-dir-lock.js";
 import { countEntities, listEntities, type EntityListing, type EntityListingQuery } from "./entity-listing.js";
 import { entityTypeOf, type DeadLetter, type DeadLetterAddress, type DeadLetterQuery } from "./dead-letters.js";
@@ -54,6 +55,8 @@ export class LmdbStore implements EntityStore {
   private lastCommit: number;
   /** Resolves once the last successful commit is on disk (and with it every earlier one). */
   private lastFlush: Promise<void> = Promise.resolve();
+  /** True when the last commit that reached LMDB failed. */
+  private failedLast = false;
 
   private constructor(
     private readonly root: RootDatabase,
@@ -269,11 +272,13 @@ export class LmdbStore implements EntityStore {
       // transaction, and one that fails is never flushed, so asked later it could wait forever.
       const flushed = flushOfQueued(this.root);
       await committed;
+      this.failedLast = false;
       this.lastFlush = flushed;
       onCommitted?.();
       await flushed;
     } catch (error) {
       if (error instanceof StoreWriteError) throw error;
+      this.failedLast = true;
       throw await storeWriteError(error);
     }
   }
@@ -292,7 +297,13 @@ export class LmdbStore implements EntityStore {
 
   async close(): Promise<void> {
     await this.lastFlush;
-    await this.root.close();
+    const closed = this.root.close();
+    // lmdb-js closes only once the last transaction is flushed, and one whose commit failed never is:
+    // after a failed commit (and none since) it would wait forever, so the server could not stop while
+    // its disk is full. Everything acknowledged is flushed already (lastFlush); the environment is left
+    // to the process's end.
+    if (this.failedLast) closed.catch(() => {});
+    else await closed;
     await this.lock.release();
   }
 
@@ -393,6 +404,21 @@ class LmdbWriteBatch implements WriteBatch {
   }
 }
 
+/**
+ * lmdb-js prints each failed commit's error with `console.error` (a multi-line stack in the middle of the
+ * server's JSON log lines); the store reports the failure itself, as a StoreWriteError the pipeline logs.
+ * So that print, and only it (an Error raised in lmdb's write.js), is dropped.
+ */
+function dropLmdbCommitErrorPrints(): void {
+  const print = console.error;
+  console.error = (...args: unknown[]) => {
+    const [first] = args;
+    if (args.length === 1 && first instanceof Error && /lmdb[\\/]write\.js/.test(first.stack?.split("\n")[1] ?? "")) return;
+    print.apply(console, args);
+  };
+}
+dropLmdbCommitErrorPrints();
+
 /** A promise for the flush of the transaction queued last (lmdb's `flushed` is a thenable read when `then` is called). */
 function flushOfQueued(root: RootDatabase): Promise<void> {
   return new Promise((resolve, reject) => void root.flushed.then(() => resolve(), reject));
@@ -416,5 +442,8 @@ async function storeWriteError(error: unknown): Promise<StoreWriteError> {
   const code = (cause as { code?: unknown } | null)?.code;
   const reason = code === undefined ? undefined : String(code);
   const what = (reason !== undefined ? NO_SPACE[reason] : undefined) ?? (cause instanceof Error ? cause.message : String(cause));
+  // LMDB's native code may have printed "Write error: …" on stderr without a newline: end that line, so
+  // the next JSON log line stays whole.
+  writeOrDrop(process.stderr, "\n");
   return new StoreWriteError(`the server could not write to its store: ${what}; nothing of this batch was written`, reason);
 }

@@ -37,7 +37,7 @@ function captureLog(): Logger & { lines: Line[] } {
   const lines: Line[] = [];
   const logger = (bindings: Record<string, unknown>): Logger => {
     const write = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields: { ...bindings, ...fields } });
-    return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), child: (more) => logger({ ...bindings, ...more }) };
+    return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), fatal: write("fatal"), child: (more) => logger({ ...bindings, ...more }) };
   };
   return { lines, ...logger({}) };
 }

@@ -41,20 +41,32 @@ const app = { ...demoApp, Blob, SlowEcho, SlowSequence };
 const MOUNT_SIZE_MB = 24;
 const BLOB = "x".repeat(60_000);
 
-function tryMount(dir: string): string | undefined {
+/** Mounts a small file system of `kind` at `dir` (tmpfs; or ext4 on a loop device, as a real disk); the error when it cannot be. */
+function tryMount(kind: "tmpfs" | "ext4", dir: string): string | undefined {
   try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${MOUNT_SIZE_MB}m`, "tmpfs", dir], { stdio: "pipe" });
+    if (kind === "tmpfs") {
+      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${MOUNT_SIZE_MB}m`, "tmpfs", dir], { stdio: "pipe" });
+    } else {
+      const image = `${dir}.img`;
+      execFileSync("dd", ["if=/dev/zero", `of=${image}`, "bs=1M", `count=${MOUNT_SIZE_MB}`, "status=none"], { stdio: "pipe" });
+      execFileSync("mkfs.ext4", ["-q", "-F", image], { stdio: "pipe" });
+      execFileSync("mount", ["-o", "loop", image, dir], { stdio: "pipe" });
+    }
     return undefined;
   } catch (error) {
     return (error as Error).message;
   }
 }
 
-const mountPoint = mkdtempSync(join(tmpdir(), "durable-entities-full-disk-"));
-const cannotMount = tryMount(mountPoint);
-if (cannotMount) console.warn(`out-of-disk test skipped: a tmpfs cannot be mounted here (${cannotMount.split("\n")[0]}); .ci/run runs as root`);
+const FILE_SYSTEMS = (["tmpfs", "ext4"] as const).map((kind) => {
+  const mountPoint = mkdtempSync(join(tmpdir(), `durable-entities-full-${kind}-`));
+  const cannotMount = tryMount(kind, mountPoint);
+  if (cannotMount) console.warn(`out-of-disk test on ${kind} skipped: it cannot be mounted here (${cannotMount.split("\n")[0]}); .ci/run runs as root`);
+  return { kind, mountPoint, cannotMount };
+});
 
-describe.skipIf(cannotMount !== undefined)("a server whose disk fills up", () => {
+describe.each(FILE_SYSTEMS)("a server whose disk ($kind) fills up", ({ kind, mountPoint, cannotMount }) => {
+  if (cannotMount !== undefined) return void it.skip(`needs a ${kind} mount`, () => {});
   const dataDir = join(mountPoint, "data");
   const filler = join(mountPoint, "filler");
   const fatal: unknown[] = [];
@@ -62,9 +74,10 @@ describe.skipIf(cannotMount !== undefined)("a server whose disk fills up", () =>
   beforeAll(() => mkdirSync(dataDir));
   afterAll(() => {
     try {
-      execFileSync("umount", [mountPoint], { stdio: "pipe" });
+      execFileSync("umount", ["-l", mountPoint], { stdio: "pipe" });
     } finally {
       rmSync(mountPoint, { recursive: true, force: true });
+      rmSync(`${mountPoint}.img`, { force: true });
     }
   });
 

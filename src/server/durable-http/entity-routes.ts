@@ -39,11 +39,23 @@ function noState(entityId: string): HttpProblem {
   return new HttpProblem(404, ErrorCode.not_found, `entity ${JSON.stringify(entityId.slice(0, 256))} does not exist (it has no state)`);
 }
 
-/** The entity a signal goes to, checked: its type, its operation, and that the request may signal it. */
+/**
+ * The entity a signal goes to, checked: its type, its operation, and that the request may signal it.
+ * Refused before it is queued, it counts as `rejected`, as over the WebSocket.
+ */
 function signalTarget(context: RouteContext): string {
-  const entityId = entityIdOf(context);
+  const op = (context.query as { op: string }).op;
+  let entityId: string;
+  try {
+    entityId = entityIdOf(context);
+  } catch (problem) {
+    // A type the app lacks, or a bad key: the runtime counts the id as it was asked for when it refuses it.
+    const params = context.params as { entityName: string; entityKey: string };
+    context.hub.runtime.checkOperation(`${params.entityName}/${params.entityKey}`, op);
+    throw problem;
+  }
   context.services.authorize(context.principal, "signal", { kind: "entity", id: entityId });
-  const problem = context.hub.runtime.checkOperation(entityId, (context.query as { op: string }).op);
+  const problem = context.hub.runtime.checkOperation(entityId, op);
   if (problem) throw new HttpProblem(problem.code === ErrorCode.unknown_entity ? 404 : 400, problem.code, problem.message);
   return entityId;
 }

@@ -112,6 +112,11 @@ export class LiveStateHub implements SubscriptionService {
     this.resyncScheduled.delete(session);
   }
 
+  /** The entities a connection subscribes to. */
+  subscriptionsOf(session: ConnectionSession): Iterable<string> {
+    return this.bySession.get(session) ?? [];
+  }
+
   /** True while a feed knows a version of the entity (a subscriber, or an idle feed kept for a resubscribe). */
   isWatched(entityId: string): boolean {
     return this.feeds.has(entityId);

@@ -27,7 +27,7 @@ describe("the fatal exit", () => {
   it("logs an uncaught exception with its stack, lets the store settle, and exits with code 1", async () => {
     const { ended, log } = await runChild("settles");
     expect(ended).toBe("code 1");
-    expect(log).toEqual([expect.objectContaining({ level: "error", msg: "fatal error; exiting", source: "uncaught exception", error: "boom", stack: expect.stringContaining("Error: boom") })]);
+    expect(log).toEqual([expect.objectContaining({ level: "fatal", msg: "fatal error; exiting", source: "uncaught exception", error: "boom", stack: expect.stringContaining("Error: boom") })]);
   });
 
   it("handles an unhandled rejection the same way", async () => {

@@ -3,6 +3,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { HealthHistory } from "../../../src/observability/health-history.js";
 import { quantile } from "../../../src/observability/health-sample.js";
 
+/** One clock for both of a history's: the tests step it, as time passing (see health-clock.test.ts for a wall clock that steps alone). */
+function steppedClock(now: () => number) {
+  return { wall: now, monotonic: now };
+}
+
 /** A registry holding the server's metrics under their real names, and a clock the test moves. */
 function serverMetrics() {
   const registry = new Registry();
@@ -18,7 +23,7 @@ function serverMetrics() {
     finished: new Counter({ name: "durable_entities_orchestrations_finished_total", help: "h", labelNames: ["name", "status"], registers: [registry] }),
   };
   let now = 1_000_000;
-  const history = new HealthHistory(registry, { intervalMs: 1000, now: () => now });
+  const history = new HealthHistory(registry, { intervalMs: 1000, clock: steppedClock(() => now) });
   return { registry, metrics, history, advance: (ms: number) => (now += ms) };
 }
 
@@ -75,9 +80,10 @@ describe("HealthHistory", () => {
   });
 
   it("answers null for metrics the registry does not have", async () => {
-    let now = 0;
-    const history = new HealthHistory(new Registry(), { now: () => (now += 1000) });
+    let now = 1000;
+    const history = new HealthHistory(new Registry(), { clock: steppedClock(() => now) });
     await history.sample();
+    now = 2000;
     expect(await history.sample()).toEqual({
       t: 2000,
       operationsPerSecond: null,
@@ -97,20 +103,24 @@ describe("HealthHistory", () => {
     const after = serverMetrics();
     let source = before.registry;
     let now = 0;
-    const history = new HealthHistory({ getMetricsAsJSON: () => source.getMetricsAsJSON() }, { now: () => (now += 1000) });
+    const history = new HealthHistory({ getSingleMetric: (name) => source.getSingleMetric(name) }, { clock: steppedClock(() => now) });
     before.metrics.operations.inc({ entity_type: "Counter", operation: "add", outcome: "ok" }, 100);
     for (let i = 0; i < 5; i++) before.metrics.operationDuration.observe({ entity_type: "Counter" }, 0.0005);
     await history.sample();
     after.metrics.operations.inc({ entity_type: "Counter", operation: "add", outcome: "ok" }, 3);
     after.metrics.operationDuration.observe({ entity_type: "Counter" }, 0.5);
     source = after.registry; // a new registry, as after a restart of the metrics
+    now += 1000;
     expect(await history.sample()).toMatchObject({ operationsPerSecond: 3, operationLatencyMs: { p50: 550 } });
   });
 
   it("keeps the last window of samples only", async () => {
     let now = 0;
-    const history = new HealthHistory(new Registry(), { intervalMs: 1000, windowMs: 5000, now: () => (now += 1000) });
-    for (let i = 0; i < 9; i++) await history.sample();
+    const history = new HealthHistory(new Registry(), { intervalMs: 1000, windowMs: 5000, clock: steppedClock(() => now) });
+    for (let i = 0; i < 9; i++) {
+      now += 1000;
+      await history.sample();
+    }
     expect(history.samples.map((sample) => sample.t)).toEqual([5000, 6000, 7000, 8000, 9000]);
   });
 
@@ -126,19 +136,30 @@ describe("HealthHistory", () => {
     expect(history.samples).toHaveLength(3);
   });
 
-  it("logs a registry that cannot be read once, and goes on sampling when it can again", async () => {
+  it("skips a metric that cannot be read, logging it once, and goes on with the others, and with it once it reads again", async () => {
     const warnings: string[] = [];
-    const log = { debug: () => {}, info: () => {}, warn: (message: string) => void warnings.push(message), error: () => {}, child: () => log };
+    const log = { debug: () => {}, info: () => {}, warn: (message: string) => void warnings.push(message), error: () => {}, fatal: () => {}, child: () => log };
+    const { metrics, registry } = serverMetrics();
     let broken = true;
     let now = 0;
-    const registry = new Registry();
-    const history = new HealthHistory({ getMetricsAsJSON: () => (broken ? Promise.reject(new Error("collect failed")) : registry.getMetricsAsJSON()) }, { now: () => (now += 1000), log });
+    const history = new HealthHistory(
+      { getSingleMetric: (name) => (broken && name === "durable_entities_operations_total" ? { get: () => Promise.reject(new Error("collect failed")) } : registry.getSingleMetric(name)) },
+      { clock: steppedClock(() => now), log },
+    );
+    const oneSecondLater = () => {
+      now += 1000;
+      return history.sample();
+    };
     await history.sample();
-    await history.sample();
-    expect(warnings).toHaveLength(1);
+    metrics.operations.inc({ entity_type: "Counter", operation: "add", outcome: "ok" }, 7);
+    metrics.connections.set(2);
+    expect(await oneSecondLater()).toMatchObject({ operationsPerSecond: null, connections: 2 });
+    expect(await oneSecondLater()).toMatchObject({ operationsPerSecond: null, connections: 2 });
+    expect(warnings).toEqual(["health sample skipped a metric that could not be read"]);
     broken = false;
-    await history.sample();
-    expect(await history.sample()).toBeDefined();
+    expect(await oneSecondLater()).toMatchObject({ operationsPerSecond: null }); // no baseline yet: its whole count is not this second's
+    metrics.operations.inc({ entity_type: "Counter", operation: "add", outcome: "ok" }, 3);
+    expect(await oneSecondLater()).toMatchObject({ operationsPerSecond: 3 });
   });
 });
 

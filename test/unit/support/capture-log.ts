@@ -1,7 +1,7 @@
 import type { Logger } from "../../../src/log.js";
 
 export interface LogLine {
-  readonly level: "debug" | "info" | "warn" | "error";
+  readonly level: "debug" | "info" | "warn" | "error" | "fatal";
   readonly message: string;
   readonly fields: Record<string, unknown>;
 }
@@ -11,7 +11,7 @@ export function captureLog(): Logger & { readonly lines: LogLine[]; at(level: Lo
   const lines: LogLine[] = [];
   const logger = (bindings: Record<string, unknown>): Logger => {
     const write = (level: LogLine["level"]) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields: { ...bindings, ...fields } });
-    return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), child: (more) => logger({ ...bindings, ...more }) };
+    return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), fatal: write("fatal"), child: (more) => logger({ ...bindings, ...more }) };
   };
   return {
     lines,
