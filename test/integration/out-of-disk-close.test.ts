@@ -1,11 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../clients/index.js";
 import * as demoApp from "../../src/demo/app.js";
 import { defineEntity } from "../../src/runtime/index.js";
+import { fillFileSystem, mountSmallFileSystem, whyCannotMount, type SmallFileSystem } from "../support/small-file-system.js";
 import { startTestServer } from "./support/test-server.js";
 
 /*
@@ -27,56 +26,28 @@ const Blob = defineEntity("Blob", {
 const app = { ...demoApp, Blob };
 const MOUNT_SIZE_MB = 24;
 
-const mountPoint = mkdtempSync(join(tmpdir(), "durable-entities-full-"));
-let cannotMount: string | undefined;
-try {
-  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${MOUNT_SIZE_MB}m`, "tmpfs", mountPoint], { stdio: "pipe" });
-} catch (error) {
-  cannotMount = (error as Error).message;
-}
+const cannotMount = whyCannotMount("tmpfs");
 
 describe.skipIf(cannotMount !== undefined)("closing a server whose disk is full", () => {
-  const dataDir = join(mountPoint, "data");
-  const filler = join(mountPoint, "filler");
-  afterAll(() => {
-    try {
-      execFileSync("umount", ["-l", mountPoint], { stdio: "pipe" }); // lazily: a server that never closed still holds it
-    } finally {
-      rmSync(mountPoint, { recursive: true, force: true });
-    }
-  });
-
-  function fillDisk(): void {
-    const chunk = Buffer.alloc(256 * 1024, 1);
-    const parts: Buffer[] = [];
-    for (;;) {
-      try {
-        parts.push(chunk);
-        writeFileSync(filler, Buffer.concat(parts));
-      } catch {
-        parts.pop();
-        try {
-          writeFileSync(filler, Buffer.concat(parts));
-        } catch {}
-        return;
-      }
-    }
-  }
+  let fileSystem: SmallFileSystem;
+  beforeAll(() => (fileSystem = mountSmallFileSystem("tmpfs", MOUNT_SIZE_MB)));
+  afterAll(() => fileSystem?.remove());
 
   it("finishes within a bound (what cannot be written stays for the next start) instead of retrying until there is room", async () => {
+    const dataDir = join(fileSystem.mountPoint, "data");
     mkdirSync(dataDir);
     const server = await startTestServer("ws", { app, dataDir, onFatal: () => {} });
     const client = await connect(server.url);
     const dueAt = Date.now() + 1_500;
     for (let i = 0; i < 6; i++) await client.signal(`Blob/b${i}`, "put", `${i}`.repeat(200_000), { at: dueAt });
     await client.close();
-    fillDisk();
+    fillFileSystem(fileSystem.mountPoint);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - Date.now()) + 500)); // due, and refused
     const started = Date.now();
     const closed = server.close().then(() => "closed" as const);
     const outcome = await Promise.race([closed, new Promise<"still closing">((resolve) => setTimeout(() => resolve("still closing"), 10_000))]);
     const waitedMs = Date.now() - started;
-    rmSync(filler); // room again
+    rmSync(join(fileSystem.mountPoint, "filler")); // room again
     // Even with room again, close() may never end: once the pipeline has closed, nothing commits, and the
     // store's close waits for the flush of the last (failed) LMDB transaction (lmdb-store-full-disk).
     const afterRoom = await Promise.race([closed, new Promise<"still closing">((resolve) => setTimeout(() => resolve("still closing"), 5_000))]);

@@ -1,12 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, isEntityError, type DurableClient } from "../../clients/index.js";
 import * as demoApp from "../../src/demo/app.js";
 import { defineActivity, defineOrchestration } from "../../src/orchestration/index.js";
 import { defineEntity } from "../../src/runtime/index.js";
+import { fillFileSystem, mountSmallFileSystem, whyCannotMount, type SmallFileSystem } from "../support/small-file-system.js";
 import { startTestServer } from "./support/test-server.js";
 
 /**
@@ -41,64 +40,26 @@ const app = { ...demoApp, Blob, SlowEcho, SlowSequence };
 const MOUNT_SIZE_MB = 24;
 const BLOB = "x".repeat(60_000);
 
-/** Mounts a small file system of `kind` at `dir` (tmpfs; or ext4 on a loop device, as a real disk); the error when it cannot be. */
-function tryMount(kind: "tmpfs" | "ext4", dir: string): string | undefined {
-  try {
-    if (kind === "tmpfs") {
-      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${MOUNT_SIZE_MB}m`, "tmpfs", dir], { stdio: "pipe" });
-    } else {
-      const image = `${dir}.img`;
-      execFileSync("dd", ["if=/dev/zero", `of=${image}`, "bs=1M", `count=${MOUNT_SIZE_MB}`, "status=none"], { stdio: "pipe" });
-      execFileSync("mkfs.ext4", ["-q", "-F", image], { stdio: "pipe" });
-      execFileSync("mount", ["-o", "loop", image, dir], { stdio: "pipe" });
-    }
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 const FILE_SYSTEMS = (["tmpfs", "ext4"] as const).map((kind) => {
-  const mountPoint = mkdtempSync(join(tmpdir(), `durable-entities-full-${kind}-`));
-  const cannotMount = tryMount(kind, mountPoint);
-  if (cannotMount) console.warn(`out-of-disk test on ${kind} skipped: it cannot be mounted here (${cannotMount.split("\n")[0]}); .ci/run runs as root`);
-  return { kind, mountPoint, cannotMount };
+  const cannotMount = whyCannotMount(kind);
+  if (cannotMount) console.warn(`out-of-disk test on ${kind} skipped: it cannot be mounted here (${cannotMount}); .ci/run runs as root`);
+  return { kind, cannotMount };
 });
 
-describe.each(FILE_SYSTEMS)("a server whose disk ($kind) fills up", ({ kind, mountPoint, cannotMount }) => {
+describe.each(FILE_SYSTEMS)("a server whose disk ($kind) fills up", ({ kind, cannotMount }) => {
   if (cannotMount !== undefined) return void it.skip(`needs a ${kind} mount`, () => {});
-  const dataDir = join(mountPoint, "data");
-  const filler = join(mountPoint, "filler");
+  let fileSystem: SmallFileSystem;
+  let dataDir: string;
+  let filler: string;
   const fatal: unknown[] = [];
 
-  beforeAll(() => mkdirSync(dataDir));
-  afterAll(() => {
-    try {
-      execFileSync("umount", ["-l", mountPoint], { stdio: "pipe" });
-    } finally {
-      rmSync(mountPoint, { recursive: true, force: true });
-      rmSync(`${mountPoint}.img`, { force: true });
-    }
+  beforeAll(() => {
+    fileSystem = mountSmallFileSystem(kind, MOUNT_SIZE_MB);
+    dataDir = join(fileSystem.mountPoint, "data");
+    filler = join(fileSystem.mountPoint, "filler");
+    mkdirSync(dataDir);
   });
-
-  /** Fills the file system: writes the filler file until the disk refuses. */
-  function fillDisk(): void {
-    const chunk = Buffer.alloc(256 * 1024, 1);
-    const parts: Buffer[] = [];
-    for (;;) {
-      try {
-        parts.push(chunk);
-        writeFileSync(filler, Buffer.concat(parts));
-      } catch {
-        // Full: keep what fitted last time (the failed write may have left a shorter file).
-        parts.pop();
-        try {
-          writeFileSync(filler, Buffer.concat(parts));
-        } catch {}
-        return;
-      }
-    }
-  }
+  afterAll(() => fileSystem?.remove());
 
   async function outcome<T>(work: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: string; message: string }> {
     try {
@@ -119,7 +80,7 @@ describe.each(FILE_SYSTEMS)("a server whose disk ($kind) fills up", ({ kind, mou
       acknowledgedAdds++;
       // An orchestration in flight: its activities' results arrive while nothing can be written.
       const inFlight = await client.start("SlowSequence", undefined, { instanceId: "in-flight" });
-      fillDisk();
+      fillFileSystem(fileSystem.mountPoint);
 
       // Blobs and counter adds at once, so refused blob writes share ticks (and memory) with counter adds.
       const refusals: string[] = [];

@@ -1,25 +1,18 @@
-// Run as its own process by lmdb-store-full-disk.test.ts, which reads its stderr (vitest catches
+// Run as its own process by full-disk-stderr.test.ts, which reads its stderr (vitest catches
 // console output in its workers, and LMDB's native code writes to fd 2 directly). On the file system
 // mounted at argv[2]: a store with one commit, the file system filled, a commit that cannot fit, a close.
 // Then logs one line as the pipeline does. Prints the outcome on stdout.
-import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger } from "../../../src/log.js";
 import { LmdbStore, StoreWriteError } from "../../../src/storage/index.js";
+import { fillFileSystem } from "../../support/small-file-system.js";
 
 const mountPoint = process.argv[2]!;
 const store = await LmdbStore.open({ path: join(mountPoint, "data") });
 const first = store.newBatch();
 first.putEntity("Counter/a", { version: 1, state: 1 });
 await store.commit(first);
-const fd = openSync(join(mountPoint, "filler"), "a");
-for (const size of [256 * 1024, 4096, 512]) {
-  const chunk = Buffer.alloc(size, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch {}
-}
-closeSync(fd);
+fillFileSystem(mountPoint);
 const big = store.newBatch();
 big.putEntity("Counter/big", { version: 1, state: "x".repeat(2_000_000) });
 const outcome = await store.commit(big).then(

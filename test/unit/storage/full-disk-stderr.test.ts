@@ -1,9 +1,7 @@
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { mountSmallFileSystem, whyCannotMount, type SmallFileSystem } from "../../support/small-file-system.js";
 
 /*
  * The server's stderr while its disk is full (README: "one JSON object a line on stderr"). A child
@@ -14,50 +12,16 @@ import { afterEach, describe, expect, it } from "vitest";
 
 const CHILD = fileURLToPath(new URL("./full-disk-stderr-child.ts", import.meta.url));
 
-function canMountExt4(): boolean {
-  const probe = mkdtempSync(join(tmpdir(), "durable-entities-probe-"));
-  try {
-    execFileSync("dd", ["if=/dev/zero", `of=${probe}.img`, "bs=1M", "count=4", "status=none"], { stdio: "pipe" });
-    execFileSync("mkfs.ext4", ["-q", "-F", `${probe}.img`], { stdio: "pipe" });
-    execFileSync("mount", ["-o", "loop", `${probe}.img`, probe], { stdio: "pipe" });
-    execFileSync("umount", [probe], { stdio: "pipe" });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-    rmSync(`${probe}.img`, { force: true });
-  }
-}
-
-const cleanups: Array<() => void> = [];
+const fileSystems: SmallFileSystem[] = [];
 afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      cleanup();
-    } catch {}
-  }
+  for (const fileSystem of fileSystems.splice(0)) fileSystem.remove();
 });
 
-function mount(fileSystem: "tmpfs" | "ext4"): string {
-  const mountPoint = mkdtempSync(join(tmpdir(), "durable-entities-stderr-"));
-  cleanups.push(() => rmSync(mountPoint, { recursive: true, force: true }));
-  if (fileSystem === "tmpfs") {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint], { stdio: "pipe" });
-  } else {
-    const image = `${mountPoint}.img`;
-    cleanups.push(() => rmSync(image, { force: true }));
-    execFileSync("dd", ["if=/dev/zero", `of=${image}`, "bs=1M", "count=16", "status=none"], { stdio: "pipe" });
-    execFileSync("mkfs.ext4", ["-q", "-F", image], { stdio: "pipe" });
-    execFileSync("mount", ["-o", "loop", image, mountPoint], { stdio: "pipe" });
-  }
-  cleanups.push(() => execFileSync("umount", ["-l", mountPoint], { stdio: "pipe" }));
-  return mountPoint;
-}
-
-describe.skipIf(!canMountExt4())("stderr after a commit a full disk refused", () => {
+describe.skipIf(whyCannotMount("ext4") !== undefined)("stderr after a commit a full disk refused", () => {
   it.each(["tmpfs", "ext4"] as const)("holds only JSON lines (%s)", async (fileSystem) => {
-    const mountPoint = mount(fileSystem);
+    const mounted = mountSmallFileSystem(fileSystem, fileSystem === "tmpfs" ? 8 : 16);
+    fileSystems.push(mounted);
+    const mountPoint = mounted.mountPoint;
     const child = spawn(process.execPath, ["--import", "tsx", CHILD, mountPoint], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
