@@ -53,7 +53,8 @@ export class Connection {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly url: string,
+    /** The servers to connect to (the nodes of a cluster): each new attempt after a failure or a close goes to the next. */
+    private readonly urls: readonly string[],
     private readonly options: ConnectionOptions,
     private readonly events: ConnectionEvents,
   ) {}
@@ -191,8 +192,16 @@ export class Connection {
     this.scheduleRetry();
   }
 
+  private urlIndex = 0;
+
+  /** The server the current (or next) attempt connects to. */
+  private get url(): string {
+    return this.urls[this.urlIndex % this.urls.length]!;
+  }
+
   private scheduleRetry(): void {
     if (this.stopped) return;
+    this.urlIndex++; // the next server of the list (the same one when there is one)
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.attemptConnection(), backoffDelay(this.attempt++, this.options.backoff));
   }

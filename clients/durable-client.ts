@@ -43,15 +43,18 @@ export class DurableClientSession implements DurableClient {
   private closed = false;
   private disconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private stopping: Promise<void> | undefined;
+  /** The server URL (or the list of a cluster's nodes), for messages. */
+  private readonly url: string;
   private firstConnection: { resolve(): void; reject(error: EntityError): void } | undefined;
 
   constructor(
-    private readonly url: string,
+    urls: readonly string[],
     private readonly options: ResolvedClientOptions,
   ) {
+    this.url = urls.join(", ");
     this.clientId = options.clientId;
     this.queue = new RequestQueue(options.maxQueuedRequests);
-    this.connection = new Connection(url, options, this.connectionEvents());
+    this.connection = new Connection(urls, options, this.connectionEvents());
     const port = {
       nextId: () => this.nextRequestId++,
       isConnected: () => this.isConnected,

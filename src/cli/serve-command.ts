@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
 import { createLogger, errorMessage, isLogLevel, levelFromEnvironment, LOG_LEVELS, writeOrDrop, type Logger, type LogLevel } from "../log.js";
 import { accessHooksOf, AppHooksPolicy, TokenPolicy, type AccessPolicy } from "../security/index.js";
-import { startServer, type RunningServer, type TransportName } from "../server/index.js";
+import { startServer, type ClusterServerOptions, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
 import { watchDataDirCreation } from "./data-dir-cleanup.js";
@@ -12,12 +12,13 @@ import { integerOption, listOption, rejectUnknownOptions, stringOption, UsageErr
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level", "cluster", "node", "replicas", "lease-ms"]);
   const appFile = stringOption(args, "app");
   const hub = stringOption(args, "hub");
   if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
   const transport = stringOption(args, "transport");
   if (transport !== undefined && transport !== "ws" && transport !== "uws") throw new UsageError(`--transport must be ws or uws, got "${transport}"`);
+  const cluster = clusterOptions(args);
   const log = createLogger(logLevelOption(args));
   const app = appFile ? await loadApp(appFile) : demoApp;
   const access = await accessPolicy(args, app, log);
@@ -45,6 +46,7 @@ export async function serveCommand(args: ParsedArgs): Promise<void> {
     maxConnections: integerOption(args, "max-connections", 1, 10_000_000),
     rateLimit: integerOption(args, "rate-limit", 1, 100_000_000),
     maxStateBytes: integerOption(args, "max-state-bytes", 1024, 1024 * 1024 * 1024),
+    ...(cluster ? { cluster } : {}),
     insecure: args.options.insecure === true,
     allowedOrigins: listOption(args, "allow-origin"),
     maxHubs: integerOption(args, "max-hubs", 1, 1000),
@@ -104,6 +106,24 @@ async function accessPolicy(args: ParsedArgs, app: Record<string, unknown>, log:
   if (file !== undefined && hooks !== undefined) throw new UsageError("the app exports authenticate and authorize hooks and --auth gives a tokens file: use one of them");
   if (file !== undefined) return TokenPolicy.fromFile(resolve(file));
   return hooks === undefined ? undefined : new AppHooksPolicy(hooks, log);
+}
+
+/** `--cluster URLS --node NAME [--replicas N] [--lease-ms N]`: cluster mode, or undefined. */
+function clusterOptions(args: ParsedArgs): ClusterServerOptions | undefined {
+  const servers = listOption(args, "cluster");
+  const node = stringOption(args, "node");
+  const replicas = integerOption(args, "replicas", 1, 5);
+  const leaseMs = integerOption(args, "lease-ms", 500, 600_000);
+  if (servers.length === 0) {
+    if (node !== undefined || replicas !== undefined || leaseMs !== undefined) throw new UsageError("--node, --replicas and --lease-ms are for cluster mode: give --cluster nats://HOST:PORT too");
+    return undefined;
+  }
+  for (const server of servers) {
+    if (!/^(nats|tls):\/\/[^\s/]+$/.test(server)) throw new UsageError(`--cluster takes NATS URLs (nats://HOST:PORT), got "${server}"`);
+  }
+  if (node === undefined) throw new UsageError("--cluster needs --node NAME: a name for this node, unique in the cluster (letters, digits, - and _)");
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(node)) throw new UsageError(`--node must be 1 to 64 letters, digits, - or _, got "${node}"`);
+  return { servers, node, ...(replicas === undefined ? {} : { replicas }), ...(leaseMs === undefined ? {} : { leaseMs }) };
 }
 
 /** `--log-level` (absent: the level `DURABLE_ENTITIES_LOG` names, else info). */

@@ -20,3 +20,13 @@ export function partitionLogAddress(hub: string, partition: number): PartitionLo
   if (!Number.isInteger(partition) || partition < 0) throw new Error(`partition must be a non-negative integer, not ${partition}`);
   return { stream: `DE_${name}_LOG_${partition}`, subject: `de.${name}.log.${partition}` };
 }
+
+/**
+ * Where messages to a partition from other partitions arrive: a stream per partition of a hub,
+ * written by any node (no fencing: each message carries its sender's outbox numbers, and the
+ * receiving owner drops what it applied already), read by the partition's owner.
+ */
+export function partitionInboxAddress(hub: string, partition: number): PartitionLogAddress {
+  const { stream, subject } = partitionLogAddress(hub, partition);
+  return { stream: stream.replace("_LOG_", "_INBOX_"), subject: subject.replace(".log.", ".inbox.") };
+}

@@ -1,6 +1,9 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from "nats";
 import type { PartitionLogAddress } from "./log-names.js";
 
+/** How long an inbox remembers a message id (a resent bundle within it is a duplicate; later ones the receiver drops by number). */
+export const INBOX_DUPLICATE_WINDOW_MS = 120_000;
+
 /** JetStream's "stream name already in use" (with another config): another node created it first. */
 const STREAM_NAME_IN_USE = 10058;
 const NOT_FOUND = 404;

@@ -118,6 +118,22 @@ export class PartitionLog {
     return append;
   }
 
+  /** True once an append was fenced or got no answer: reopen the log to go on writing. */
+  get isBroken(): boolean {
+    return this.broken !== undefined;
+  }
+
+  /** The entry at `sequence`, undefined when there is none (never written, or purged). */
+  async entryAt(sequence: number): Promise<LogEntry | undefined> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.address.stream, { seq: sequence });
+      return { sequence: message.seq, batchId: message.header.get("Nats-Msg-Id") ?? "", data: message.data };
+    } catch (error) {
+      if (apiErrorCode(error)?.code === 404) return undefined;
+      throw error;
+    }
+  }
+
   /** The entry the log ends with now, as any node sees it (undefined when it is empty). */
   lastEntry(): Promise<LogEntry | undefined> {
     return readLastEntry(this.jsm, this.address);

@@ -53,3 +53,4 @@ export { ReplayExecutor, replay, type ReplayInput, type ReplayResult } from "./r
 export { OrchestrationHost, type OrchestrationHostOptions, type InstanceChange } from "./orchestration-host.js";
 export { statusOf, isActive, type InstanceRecord, type InstanceStatus, type RuntimeStatus } from "./instance-record.js";
 export { DEFAULT_ORCHESTRATION_LIMITS, type OrchestrationLimits } from "./orchestration-limits.js";
+export type { InstanceRequest } from "./instance-requests.js";

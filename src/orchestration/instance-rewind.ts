@@ -102,7 +102,7 @@ function reviveWork(instance: LoadedInstance, history: readonly HistoryEvent[], 
     const event = scheduled.subOrchestrations.get(taskId);
     if (event === undefined) continue;
     const body: InstanceMessageBody = { type: "rewind", ...(reason === undefined ? {} : { reason }), parent: { instanceId: id, taskId, generation } };
-    tick.send({ kind: "instance", target: event.instanceId, event: body, source: id });
+    tick.send({ kind: "instance", target: event.instanceId, event: body, source: id }, id);
   }
 }
 

@@ -1,6 +1,6 @@
 import { EntityError, ErrorCode } from "../../protocol/index.js";
 import { errorMessage, type Logger } from "../log.js";
-import { COMMIT_FAILED, INSTANCE_TIMER, type CommitPipeline, type Outcome, type TickContext, type TickParticipant, type TickRelease } from "../runtime/index.js";
+import { COMMIT_FAILED, INSTANCE_TIMER, notLocal, type CommitPipeline, type Outcome, type TickContext, type TickParticipant, type TickRelease } from "../runtime/index.js";
 import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
 import { ActivityWorker, type ActivityOutcome, type ActivityWork } from "./activity-worker.js";
 import type { ActivityDefinition, OrchestrationDefinition } from "./definitions.js";
@@ -57,6 +57,8 @@ export class OrchestrationHost implements TickParticipant {
   private readonly worker: ActivityWorker;
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly meter: OrchestrationMeter | undefined;
+  /** Cluster mode: sends a request for an instance of a partition another node owns to that node; false when it cannot be. */
+  forward: ((request: InstanceRequest) => boolean) | undefined;
 
   constructor(options: OrchestrationHostOptions) {
     this.pipeline = options.pipeline;
@@ -122,6 +124,12 @@ export class OrchestrationHost implements TickParticipant {
       request.replyTo?.deliver(request.requestId ?? 0, outcome);
       return;
     }
+    const { store } = this.pipeline;
+    if (!store.isLocal(request.instanceId)) {
+      if (this.forward?.(request)) return;
+      request.replyTo?.deliver(request.requestId ?? 0, notLocal(request.instanceId, store.partitionOf(request.instanceId)));
+      return;
+    }
     const instance = this.load(request.instanceId);
     instance.mailbox.push(request);
     this.schedule(instance);
@@ -133,6 +141,8 @@ export class OrchestrationHost implements TickParticipant {
    * is freed by the entity when anything else waits for it.
    */
   isRunning(holder: { instanceId: string; generation: number }): boolean {
+    // Cluster mode: another node runs it, and this node's copy of its partition may be old; the lock stays until released.
+    if (!this.pipeline.store.isLocal(holder.instanceId)) return true;
     const record = this.instances.get(holder.instanceId)?.record ?? (this.pipeline.store.readInstance(holder.instanceId) as InstanceRecord | undefined);
     return record !== undefined && isActive(record.status) && record.generation === holder.generation;
   }
@@ -233,9 +243,10 @@ export class OrchestrationHost implements TickParticipant {
         counts?.apply();
         this.release(turns);
       },
-      fail: (outcome, readsStand) => {
-        if (readsStand) this.refusedResults.push(...results); // a refused commit (not a broken tick): recorded after the reset
-        this.fail(turns, outcome);
+      fail: (outcome, readsStand, landed) => {
+        // A refused commit (not a broken tick): its activity results are recorded after the reset (unless their instance's part landed).
+        if (readsStand) this.refusedResults.push(...results.filter((result) => !landed?.(result.instanceId)));
+        this.fail(turns, outcome, landed);
       },
     };
   }
@@ -260,16 +271,23 @@ export class OrchestrationHost implements TickParticipant {
       if (effects.status !== undefined) changes.push({ instanceId: instance.id, status: effects.status });
       if (effects.again) this.schedule(instance);
     }
-    if (changes.length > 0) {
-      for (const listener of this.changeListeners) {
-        try {
-          listener(changes);
-        } catch (error) {
-          this.log.error("instance change listener failed", { error: errorMessage(error) });
-        }
+    if (changes.length > 0) this.notifyChanges(changes);
+    this.evictIdle();
+  }
+
+  /** Cluster mode: committed status changes of instances another node owns, relayed from it, for this node's listeners (watches). */
+  relayChanges(changes: readonly InstanceChange[]): void {
+    this.notifyChanges(changes);
+  }
+
+  private notifyChanges(changes: readonly InstanceChange[]): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.log.error("instance change listener failed", { error: errorMessage(error) });
       }
     }
-    this.evictIdle();
   }
 
   /** An execution failed (its code threw, a task's failure went unhandled, a guard rail stopped it): one line, once durable. */
@@ -285,10 +303,11 @@ export class OrchestrationHost implements TickParticipant {
     });
   }
 
-  private fail(turns: Array<[LoadedInstance, InstanceTurnEffects]>, outcome: Outcome): void {
+  private fail(turns: Array<[LoadedInstance, InstanceTurnEffects]>, outcome: Outcome, landed?: (id: string) => boolean): void {
     for (const [instance, effects] of turns) {
       instance.pendingCommits--;
-      for (const [request] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
+      const applied = landed?.(instance.id) === true; // cluster mode: its partition's part is durable
+      for (const [request, own] of effects.outcomes) request.replyTo?.deliver(request.requestId ?? 0, applied ? (typeof own === "function" ? own() : own) : outcome);
     }
   }
 

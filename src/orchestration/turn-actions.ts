@@ -1,4 +1,4 @@
-import { INSTANCE_TIMER, LOCK_OP, RELEASE_OP, scheduleSignal, type TickContext } from "../runtime/index.js";
+import { INSTANCE_TIMER, LOCK_OP, RELEASE_OP, type TickContext } from "../runtime/index.js";
 import type { OrchestratorAction } from "./actions.js";
 import type { ActivityWork } from "./activity-worker.js";
 import { entityRequestEvent, entityResponseEventName, lockGrantedEventName, type EntityAction } from "./entity-requests.js";
@@ -47,7 +47,7 @@ export class TurnActions {
       case "CreateSubOrchestration": {
         this.instance.openSubOrchestrations!.add(action.id);
         const body: InstanceMessageBody = { type: "start", name: action.name, ...withInput(action.input), parent: { instanceId: id, taskId: action.id, generation: record.generation }, depth: record.depth + 1 };
-        this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
+        this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id }, id);
         return [{ type: "SubOrchestrationInstanceCreated", timestamp, eventId: action.id, name: action.name, instanceId: action.instanceId, ...withInput(action.input) }];
       }
       case "CallEntity":
@@ -57,7 +57,7 @@ export class TurnActions {
         return [this.askEntities(action)];
       case "SendEvent": {
         const body: InstanceMessageBody = { type: "event", event: { type: "EventRaised", timestamp, name: action.name, ...withInput(action.input) } };
-        this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id });
+        this.tick.send({ kind: "instance", target: action.instanceId, event: body, source: id }, id);
         return [{ type: "EventSent", timestamp, eventId: action.id, instanceId: action.instanceId, name: action.name, ...withInput(action.input) }];
       }
     }
@@ -73,16 +73,16 @@ export class TurnActions {
     const source = this.instance.id;
     switch (action.type) {
       case "CallEntity":
-        this.tick.send({ target: action.entityId, op: action.operation, ...withInput(action.input), reply: { ...holder, event: entityResponseEventName(action.id) }, holder, source });
+        this.tick.send({ target: action.entityId, op: action.operation, ...withInput(action.input), reply: { ...holder, event: entityResponseEventName(action.id) }, holder, source }, source);
         break;
       case "SignalEntity": {
-        const message = { target: action.entityId, op: action.operation, ...withInput(action.input), holder, source };
-        if (action.at !== undefined && action.at > this.tick.nowMs) this.effects.timersAdded.push(scheduleSignal(this.tick.batch, { ...message, at: action.at }));
-        else this.tick.send(message);
+        // A signal for later travels with its time; the entity's turn keeps it as a timer in its own partition.
+        const at = action.at !== undefined && action.at > this.tick.nowMs ? { at: action.at } : {};
+        this.tick.send({ target: action.entityId, op: action.operation, ...withInput(action.input), holder, source, ...at }, source);
         break;
       }
       case "LockEntities":
-        this.tick.send({ target: action.entityIds[0]!, op: LOCK_OP, holder, lock: { entities: action.entityIds, grant: lockGrantedEventName(action.id) }, source });
+        this.tick.send({ target: action.entityIds[0]!, op: LOCK_OP, holder, lock: { entities: action.entityIds, grant: lockGrantedEventName(action.id) }, source }, source);
         break;
       case "ReleaseLocks":
         this.releaseLocks(action.entityIds);
@@ -99,7 +99,7 @@ export class TurnActions {
    */
   private releaseLocks(entities: readonly string[]): void {
     const holder = { instanceId: this.instance.id, generation: this.instance.record!.generation };
-    for (const entity of entities) this.tick.send({ target: entity, op: RELEASE_OP, holder, lock: { entities: [entity], grant: "" }, source: this.instance.id });
+    for (const entity of entities) this.tick.send({ target: entity, op: RELEASE_OP, holder, lock: { entities: [entity], grant: "" }, source: this.instance.id }, this.instance.id);
   }
 
   tellParent(parent: { instanceId: string; taskId: number; generation: number }, failure: FailureDetails | undefined, output?: unknown): void {
@@ -108,7 +108,7 @@ export class TurnActions {
         ? { type: "SubOrchestrationInstanceCompleted", timestamp: this.tick.nowMs, taskScheduledId: parent.taskId, ...(output === undefined ? {} : { result: output }) }
         : { type: "SubOrchestrationInstanceFailed", timestamp: this.tick.nowMs, taskScheduledId: parent.taskId, failure };
     const body: InstanceMessageBody = { type: "event", event, generation: parent.generation };
-    this.tick.send({ kind: "instance", target: parent.instanceId, event: body, source: this.instance.id });
+    this.tick.send({ kind: "instance", target: parent.instanceId, event: body, source: this.instance.id }, this.instance.id);
   }
 
   /** The execution ends: the entities it held (or was acquiring) are let go. */

@@ -27,8 +27,12 @@ export interface TickContext {
   readonly tick: number;
   /** The tick's time on the runtime's clock. */
   readonly nowMs: number;
-  /** Appends a message to its target's durable mailbox; it is delivered once this tick is durable. */
-  send(message: MailboxMessage): void;
+  /**
+   * Appends a message to its target's durable mailbox; it is delivered once this tick is durable.
+   * `from` is the sending actor's id (in cluster mode, a message leaving its sender's partition goes
+   * through that partition's outbox).
+   */
+  send(message: MailboxMessage, from: string): void;
   /** Adds to the tick's count of entity operations and orchestration turns (the batch-size metric). */
   counted(work: number): void;
 }
@@ -40,9 +44,11 @@ export interface TickRelease {
   /**
    * The commit failed (or the tick broke): answer each request with `outcome`, and publish nothing.
    * With `readsStand` (a commit the store refused, not a broken tick), a read stands when it reads an
-   * actor that no refused tick wrote: its state is what the disk holds.
+   * actor that no refused tick wrote: its state is what the disk holds. With `landed` (cluster mode),
+   * the requests of actors for which it says true were applied all the same (their partition's part
+   * is durable): they get their own outcomes.
    */
-  fail(outcome: Outcome, readsStand?: boolean): void;
+  fail(outcome: Outcome, readsStand?: boolean, landed?: (id: string) => boolean): void;
 }
 
 /**
@@ -110,6 +116,8 @@ export class CommitPipeline {
   private recovering: Promise<void> | undefined;
   /** When the last failed commit was logged (they are logged at most once a second). */
   private lastFailureLoggedAt = -Infinity;
+  /** Set when the partitions this process owns changed during a recovery: it reloads once more. */
+  private reassignedAgain = false;
   /** Set by close(): a recovery then drops queued work instead of handing durable work out again. */
   private draining = false;
   /** How long a recovery waits before handing work out again: doubles while commits keep failing (a disk still full), so retries never spin. */
@@ -221,9 +229,9 @@ export class CommitPipeline {
     const tick = ++this.ticks;
     const epoch = this.epoch;
     const batch = this.store.newBatch();
-    const sent: MailboxMessage[] = [];
+    const sent: Array<[MailboxMessage, string]> = [];
     let work = 0;
-    const context: TickContext = { batch, tick, nowMs: this.clock.now(), send: (message) => void sent.push(message), counted: (count) => void (work += count) };
+    const context: TickContext = { batch, tick, nowMs: this.clock.now(), send: (message, from) => void sent.push([message, from]), counted: (count) => void (work += count) };
     const releases: TickRelease[] = [];
     try {
       for (const participant of this.participants) {
@@ -236,7 +244,11 @@ export class CommitPipeline {
       this.gate = this.gate.then(() => this.break(error, releases));
       return;
     }
-    const deliveries = sent.map((message): [MailboxAddress, MailboxMessage] => [batch.appendMessage(message), message]);
+    const deliveries: Array<[MailboxAddress, MailboxMessage]> = [];
+    for (const [message, from] of sent) {
+      const address = batch.appendMessage(message, from);
+      if (!address.outbox) deliveries.push([address, message]); // an outbox's messages are the cluster's to deliver
+    }
     const durable = batch.size > 0 ? this.commit(batch, work) : undefined;
     // Handled when the gate reaches it; until then an early failure must not count as unhandled.
     durable?.catch(() => {});
@@ -302,7 +314,9 @@ export class CommitPipeline {
    */
   private commitFailed(error: unknown, epoch: number, releases: TickRelease[]): void {
     const first = epoch === this.epoch && this.failure === undefined;
-    failAll(releases, storeUnavailable(error), true);
+    const partitions = error instanceof StoreWriteError ? error.landed : undefined;
+    const landed = partitions && partitions.size > 0 ? (id: string) => partitions.has(this.store.partitionOf(id)) : undefined;
+    failAll(releases, storeUnavailable(error), true, landed);
     if (!first) return; // this failure's recovery is under way (or the pipeline broke)
     this.epoch++;
     const now = Date.now();
@@ -314,17 +328,32 @@ export class CommitPipeline {
   }
 
   /**
-   * Once every commit in flight has settled, and after a delay that grows while commits keep failing:
-   * participants forget what the disk lacks, and durable work is handed out again.
+   * Cluster mode: the partitions this process owns changed (the store's `localPartitions` already
+   * says so). Like the recovery from a failed commit, without the failure: once the ticks in flight
+   * have settled, every participant reloads from the store, and the durable work of the partitions
+   * owned now is handed out. Resolves once that is done.
    */
-  private async recover(): Promise<void> {
+  reassigned(): Promise<void> {
+    if (this.aborted || this.closing) return Promise.resolve();
+    if (this.recovering) this.reassignedAgain = true;
+    else this.recovering = this.recover(false);
+    return this.recovering;
+  }
+
+  /**
+   * Once every commit in flight has settled, and (after a failure) a delay that grows while commits
+   * keep failing: participants forget what the disk lacks, and durable work is handed out again.
+   */
+  private async recover(afterFailure = true): Promise<void> {
     let settled: Promise<void>;
     do {
       settled = this.gate;
       await settled.catch(() => {});
     } while (settled !== this.gate);
-    await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+    if (afterFailure) {
+      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+    }
     if (this.aborted) {
       this.recovering = undefined;
       return;
@@ -337,7 +366,10 @@ export class CommitPipeline {
       return;
     }
     try {
-      this.store.resync();
+      do {
+        this.reassignedAgain = false;
+        await this.store.resync();
+      } while (this.reassignedAgain);
       for (const participant of this.participants) participant.reset();
       this.timers.reset();
       this.deliverMailboxes();
@@ -355,6 +387,6 @@ export class CommitPipeline {
 const FIRST_RETRY_DELAY_MS = 10;
 const MAX_RETRY_DELAY_MS = 1000;
 
-function failAll(releases: readonly TickRelease[], outcome: Outcome, readsStand = false): void {
-  for (const release of releases) release.fail(outcome, readsStand);
+function failAll(releases: readonly TickRelease[], outcome: Outcome, readsStand = false, landed?: (id: string) => boolean): void {
+  for (const release of releases) release.fail(outcome, readsStand, landed);
 }

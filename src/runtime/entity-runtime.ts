@@ -82,6 +82,11 @@ export class EntityRuntime implements TickParticipant {
   private bounced: Array<[MailboxAddress, EntityMessage, { errorType: string; message: string }]> = [];
   /** Scheduled signals come due for an entity type or operation this app lacks: moved to the mailbox in the next tick. */
   private parked: Array<[TimerAddress, EntityMessage]> = [];
+  /**
+   * Cluster mode: sends a request for an entity of a partition another node owns to that node (it
+   * answers the request's replyTo); false when the request cannot be forwarded (it is answered here).
+   */
+  forward: ((request: OperationRequest) => boolean) | undefined;
 
   constructor(options: EntityRuntimeOptions) {
     this.store = options.store;
@@ -125,6 +130,11 @@ export class EntityRuntime implements TickParticipant {
     if (this.pipeline.stopped) {
       const outcome: Outcome = this.pipeline.failed !== undefined ? COMMIT_FAILED : { kind: "error", code: ErrorCode.shutting_down, message: "the server is shutting down" };
       request.replyTo?.deliver(request.requestId ?? 0, outcome);
+      return;
+    }
+    if (!this.store.isLocal(request.entityId)) {
+      if (this.forward?.(request)) return;
+      request.replyTo?.deliver(request.requestId ?? 0, notLocal(request.entityId, this.store.partitionOf(request.entityId)));
       return;
     }
     let entity: LoadedEntity;
@@ -370,8 +380,8 @@ export class EntityRuntime implements TickParticipant {
       const to = message.reply ?? message.holder!;
       // A call's answer, a lock request's refusal; a release (to an entity its lock set named) answers nothing.
       const name = message.reply?.event ?? (message.op === LOCK_OP ? message.lock?.grant : undefined);
-      if (name !== undefined) tickContext.send(eventForInstance(to, name, { failure }, message.target));
-      for (const release of releasesBefore(message)) tickContext.send(release);
+      if (name !== undefined) tickContext.send(eventForInstance(to, name, { failure }, message.target), message.target);
+      for (const release of releasesBefore(message)) tickContext.send(release, message.target);
     }
     const entities = this.ready;
     this.ready = [];
@@ -381,7 +391,7 @@ export class EntityRuntime implements TickParticipant {
     const firedTimers: TimerAddress[] = [];
     for (const [timer, message] of this.parked.splice(0)) {
       batch.deleteTimer(timer);
-      tickContext.send(message);
+      tickContext.send(message, timer.instanceId);
       firedTimers.push(timer);
     }
     const scheduled: number[] = [];
@@ -401,8 +411,10 @@ export class EntityRuntime implements TickParticipant {
         for (const timer of turn.firedTimers) batch.deleteTimer(timer);
         for (const timer of turn.firedTimers) firedTimers.push(timer);
         for (const message of turn.outgoing) {
-          if (message.kind === undefined && message.at !== undefined && message.at > nowMs) scheduled.push(scheduleSignal(batch, message));
-          else tickContext.send(message);
+          // A signal for later becomes a timer in its target's partition: written here when the target is
+          // this entity, else by the target's own turn when the message reaches it.
+          if (message.kind === undefined && message.at !== undefined && message.at > nowMs && message.target === entity.id) scheduled.push(scheduleSignal(batch, message));
+          else tickContext.send(message, entity.id);
         }
         for (const version of turn.versions) changes.push({ entityId: entity.id, ...version });
         for (const failure of turn.failures) this.operationFailures.failed(entity.id, entity.name, failure, batch, nowMs);
@@ -431,16 +443,31 @@ export class EntityRuntime implements TickParticipant {
         for (const fireAt of scheduled) this.pipeline.timers.added(fireAt);
         if (firedTimers.length > 0) this.pipeline.timers.settled(firedTimers);
       },
-      fail: (failed, readsStand) => {
+      fail: (failed, readsStand, landed) => {
         for (const entity of entities) entity.pendingCommits--;
-        for (const id of written) this.refusedWrites.add(id);
+        for (const id of written) if (!landed?.(id)) this.refusedWrites.add(id);
         for (const [request, outcome] of outcomes) {
-          const stands = readsStand === true && request.kind === "read" && !this.refusedWrites.has(request.entityId);
+          const stands = landed?.(request.entityId) === true || (readsStand === true && request.kind === "read" && !this.refusedWrites.has(request.entityId));
           if (!stands && request.sender) this.refusedSignals.remember(signalKey(request.entityId, request.sender), failed);
           request.replyTo?.deliver(request.requestId ?? 0, stands ? outcome : failed);
         }
       },
     };
+  }
+
+  /** Cluster mode: durable changes of entities another node owns, relayed from it, for this node's listeners (live state). */
+  relayChanges(changes: readonly EntityChange[]): void {
+    this.notifyChanges(changes);
+  }
+
+  private notifyChanges(changes: readonly EntityChange[]): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.log.error("change listener failed", { error: errorMessage(error) });
+      }
+    }
   }
 
   private release(tick: number, entities: LoadedEntity[], outcomes: Array<[OperationRequest, Outcome]>, changes: EntityChange[]): void {
@@ -449,15 +476,7 @@ export class EntityRuntime implements TickParticipant {
       entity.marks.committedThrough(tick, MAX_MARKS_IN_MEMORY);
     }
     for (const [request, outcome] of outcomes) request.replyTo?.deliver(request.requestId ?? 0, outcome);
-    if (changes.length > 0) {
-      for (const listener of this.changeListeners) {
-        try {
-          listener(changes);
-        } catch (error) {
-          this.log.error("change listener failed", { error: errorMessage(error) });
-        }
-      }
-    }
+    if (changes.length > 0) this.notifyChanges(changes);
     this.cache.evictIdle();
   }
 }
@@ -484,6 +503,11 @@ class RecentAnswers {
     this.answers.set(key, answer);
     if (this.answers.size > this.capacity) this.answers.delete(this.answers.keys().next().value!);
   }
+}
+
+/** The answer to a request for an actor of a partition that this node does not own (cluster mode). */
+export function notLocal(id: string, partition: number): Outcome {
+  return { kind: "error", code: ErrorCode.store_unavailable, message: `${id} is in partition ${partition}, which this node does not own now (it is moving between nodes of the cluster); nothing was applied; try again` };
 }
 
 /** The kind of durable timer a scheduled signal is. */

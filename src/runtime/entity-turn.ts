@@ -140,7 +140,8 @@ export function runTurn(
     }
     if (request.kind === "signal" && request.at !== undefined && request.at > nowMs) {
       // A scheduled signal: durable as a timer with this turn's commit, applied when it fires.
-      outgoing.push({ target: entity.id, op: request.op, ...(request.input === undefined ? {} : { input: request.input }), at: request.at });
+      const { input, source, holder } = request;
+      outgoing.push({ target: entity.id, op: request.op, ...(input === undefined ? {} : { input }), ...(source === undefined ? {} : { source }), ...(holder === undefined ? {} : { holder }), at: request.at });
       outcomes.push([request, ACK]);
       continue;
     }

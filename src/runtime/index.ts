@@ -10,7 +10,7 @@ export {
   type OperationSpec,
   type InputSchema,
 } from "./define-entity.js";
-export { EntityRuntime, scheduleSignal, SIGNAL_TIMER, type EntityRuntimeOptions } from "./entity-runtime.js";
+export { EntityRuntime, notLocal, scheduleSignal, SIGNAL_TIMER, type EntityRuntimeOptions } from "./entity-runtime.js";
 export { LOCK_OP, RELEASE_OP, sameHolder, type LockHolderCheck } from "./entity-locks.js";
 export { CLEAN_OP, DELETE_OP, deleteRequest, type CleanOutcome, type DeleteOutcome, type Maintenance } from "./entity-maintenance.js";
 export { cleanEntities, MAX_REPORTED_IDS, type CleanOptions, type CleanReport } from "./entity-cleaning.js";

@@ -50,6 +50,11 @@ export class InstanceWatchHub implements InstanceWatchService {
     session.reply(requestId, { kind: "ack" });
   }
 
+  /** Every instance watched now (cluster mode: those of other nodes' partitions get their changes relayed). */
+  watchedInstances(): Iterable<string> {
+    return this.watchers.keys();
+  }
+
   /** The instances a connection watches. */
   watchesOf(session: WatchingSession): Iterable<string> {
     return this.bySession.get(session) ?? [];

@@ -18,6 +18,9 @@ import { METRICS_PATH, metricsRoute } from "./metrics-route.js";
 import { checkAppRoutes, HEALTHZ_PATH } from "./reserved-paths.js";
 import { serverGauges } from "./server-gauges.js";
 import { TaskHubs } from "./task-hubs.js";
+import type { TaskHub } from "./task-hub.js";
+import type { NatsConnection } from "nats";
+import { connectToNats, type ClusterOptions } from "../cluster/index.js";
 import type { HttpHandler, HttpRequest, HttpResponse, TlsFiles, Transport, UpgradeDecision } from "./transport.js";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
@@ -42,8 +45,10 @@ const DEFAULT_MAX_CONNECTIONS = 50_000;
 const INPUT_BYTES_PER_TURN = 1024 * 1024;
 
 export interface ServerOptions {
-  /** Where the LMDB files live (created when missing). */
+  /** Where the LMDB files live (created when missing); in cluster mode, this node's materialization of its partitions. */
   readonly dataDir: string;
+  /** Cluster mode: share every hub's partitions with other nodes through NATS JetStream (see src/cluster/). */
+  readonly cluster?: ClusterServerOptions;
   /** The app: definitions, or a module's exports (every defineEntity, defineOrchestration and defineActivity result in it is hosted). */
   readonly app: Iterable<unknown> | Record<string, unknown>;
   /** Default 127.0.0.1: reachable from this machine only. */
@@ -155,13 +160,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxBufferedBytes = options.maxBufferedBytes ?? 16 * 1024 * 1024;
   const metrics = options.metrics ?? createMetrics();
   const health = new HealthHistory(metrics.registry, { log }); // the dashboard's charts; started once listening
+  const cluster = options.cluster && (await joinCluster(options.cluster, log));
   const hubs = new TaskHubs({
     dataDir: options.dataDir,
     defaultHub: options.hub ?? DEFAULT_TASK_HUB,
     maxHubs: options.maxHubs ?? DEFAULT_MAX_HUBS,
-    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxStateBytes: options.maxStateBytes, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal, metrics },
+    settings: { app, partitions: options.partitions, maxCachedEntities: options.maxCachedEntities, maxFailuresPerType: options.maxFailuresPerType, maxStateBytes: options.maxStateBytes, maxBufferedBytes, liveState: options.liveState, orchestration: options.orchestration, clock: options.clock, log, onFatal: options.onFatal, metrics, ...(cluster ? { cluster } : {}) },
   });
-  const hub = await hubs.get(); // the server's own hub: its store must open for the server to start
+  let hub: TaskHub;
+  try {
+    hub = await hubs.get(); // the server's own hub: its store must open for the server to start
+  } catch (error) {
+    await cluster?.connection.close();
+    throw error;
+  }
   const budget = new MemoryBudget(options.maxBufferedBytesTotal ?? DEFAULT_MAX_BUFFERED_BYTES_TOTAL, log);
   const input = new FairInput(INPUT_BYTES_PER_TURN);
   const scheme = options.tls ? "https" : "http";
@@ -171,7 +183,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sessions = new Set<ConnectionSession>();
   const context: ConnectionContext = { hubs, gate, sessions, rateLimit, maxMessageBytes, maxBufferedBytes, maxInflightRequests: options.maxInflightRequests ?? 250_000, input, budget, log };
   const routes = routeHttp({
-    [`GET ${HEALTHZ_PATH}`]: async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name) }),
+    [`GET ${HEALTHZ_PATH}`]: async () => json(200, { status: "ok", entities: hub.runtime.registry.names, orchestrations: [...(hub.orchestrationHost?.orchestrations.keys() ?? [])], hubs: hubs.list().map((open) => open.name), ...(cluster && hub.cluster ? { cluster: { node: cluster.node, partitions: hub.cluster.owned } } : {}) }),
     ...browserClientRoutes(),
     ...healthRoutes(health),
     ...(options.dashboard === false ? {} : dashboardRoutes({ atRoot: options.staticDir === undefined })),
@@ -228,6 +240,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } catch (error) {
     budget.close();
     await hubs.close();
+    await cluster?.connection.close();
     throw error;
   }
   const url = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
@@ -257,6 +270,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await transport.close(CloseCode.goingAway, "server shutting down");
         budget.close();
         await hubs.close();
+        await cluster?.connection.close();
       })()),
     abort: () => {
       health.stop();
@@ -297,6 +311,30 @@ function urlTooLong(request: HttpRequest): HttpResponse | undefined {
   const length = request.path.length + request.query.length;
   if (length <= MAX_URL_CHARS) return undefined;
   return errorFor(request.path, 414, ErrorCode.bad_request, `the URL is ${length} characters; the most served is ${MAX_URL_CHARS}`);
+}
+
+export interface ClusterServerOptions {
+  /** NATS server URLs (`nats://host:port`): any of the cluster's. */
+  readonly servers: readonly string[];
+  /** This node's name, unique in the cluster. */
+  readonly node: string;
+  /** Copies of each partition's log and inbox (default 3 when NATS is a cluster, else 1). */
+  readonly replicas?: number;
+  /** How long a partition's lease lasts without renewal (default 5 s): about how long a dead node's partitions wait for a new owner. */
+  readonly leaseMs?: number;
+}
+
+/** Connects to NATS (giving up with a clear error when no server answers at start). */
+async function joinCluster(options: ClusterServerOptions, log: Logger): Promise<ClusterOptions> {
+  let connection: NatsConnection;
+  try {
+    connection = await connectToNats([...options.servers], options.node);
+  } catch (error) {
+    throw new Error(`cannot reach NATS at ${options.servers.join(", ")} (--cluster): ${errorMessage(error)}`);
+  }
+  const replicas = options.replicas ?? (connection.info?.cluster ? 3 : 1);
+  log.info("joined the cluster", { node: options.node, nats: connection.getServer(), replicas });
+  return { connection, node: options.node, replicas, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }) };
 }
 
 /** Addresses only this machine can reach. */

@@ -1,4 +1,5 @@
 import type { Logger } from "../log.js";
+import { ClusterPartitions, type ClusterOptions } from "../cluster/index.js";
 import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/index.js";
 import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
 import { LmdbStore } from "../storage/index.js";
@@ -26,7 +27,12 @@ export interface TaskHubSettings {
   readonly onFatal?: (error: unknown) => void;
   /** The server's metrics: every hub records into the same ones (default: none). */
   readonly metrics?: RuntimeMetrics;
+  /** Cluster mode: the hub's partitions are shared with other nodes through NATS JetStream (see src/cluster/). */
+  readonly cluster?: ClusterOptions;
 }
+
+/** How long opening a hub in cluster mode waits for every partition to have an owner before it serves anyway. */
+const CLUSTER_START_WAIT_MS = 30_000;
 
 /**
  * One task hub: all state of one deployment (entities, instances, histories, timers, signal marks) in
@@ -48,15 +54,18 @@ export class TaskHub {
     readonly orchestrations: OrchestrationRequests | undefined,
     readonly watches: InstanceWatchHub | undefined,
     readonly liveState: LiveStateHub,
+    /** Cluster mode: this node's share of the hub's partitions. */
+    readonly cluster: ClusterPartitions | undefined,
   ) {}
 
   /** Opens the hub's store at `path` (taking its lock) and starts it: its mailboxes and timers are taken back. */
   static async open(name: string, path: string, settings: TaskHubSettings): Promise<TaskHub> {
     const { app } = settings;
     const log = settings.log.child({ hub: name }); // a server may serve several hubs: each line says whose
-    const store = await LmdbStore.open({ path, partitionCount: settings.partitions });
+    const store = await LmdbStore.open({ path, partitionCount: settings.partitions, outbox: settings.cluster !== undefined });
     let runtime: EntityRuntime;
     let host: OrchestrationHost | undefined;
+    let cluster: ClusterPartitions | undefined;
     try {
       const { metrics } = settings;
       const pipeline = new CommitPipeline({ store, log, clock: settings.clock, onFatal: settings.onFatal, meter: metrics?.commits });
@@ -67,17 +76,22 @@ export class TaskHub {
         runtime.lockHolderCheck = (holder) => orchestrationHost.isRunning(holder);
         host = orchestrationHost;
       }
+      if (settings.cluster) cluster = await ClusterPartitions.join(name, store, runtime, host, settings.cluster, log);
     } catch (error) {
       await store.close(); // frees the directory for a retry
       throw error;
     }
     runtime.start();
     host?.start();
+    if (cluster) {
+      await cluster.untilAllOwned(CLUSTER_START_WAIT_MS).catch(() => log.warn("serving before every partition has an owner", { owned: cluster.owned }));
+    }
     log.debug("task hub opened", { path, partitions: store.partitionCount, orchestrations: host !== undefined });
     const liveState = new LiveStateHub(runtime, { hardBufferBytes: settings.maxBufferedBytes, ...settings.liveState });
     const watches = host ? new InstanceWatchHub(host) : undefined;
+    cluster?.followChanges({ entities: () => liveState.watchedEntities(), instances: () => watches?.watchedInstances() ?? [] });
     const orchestrations = host && watches ? new OrchestrationRequests(host, watches) : undefined;
-    return new TaskHub(name, store, runtime, host, orchestrations, watches, liveState);
+    return new TaskHub(name, store, runtime, host, orchestrations, watches, liveState, cluster);
   }
 
   /** The orchestration name of an instance, undefined when there is no such instance. */
@@ -93,6 +107,7 @@ export class TaskHub {
       this.watches?.close();
       this.orchestrationHost?.stop();
       await this.runtime.close();
+      await this.cluster?.leave();
       await this.closeStore();
     })());
   }
@@ -100,6 +115,7 @@ export class TaskHub {
   /** For a fatal error: stops taking work at once, lets the commit in flight settle, closes the store. */
   abort(): Promise<void> {
     return (this.aborting ??= (async () => {
+      this.cluster?.abandon();
       await this.runtime.abort();
       await this.closeStore();
     })());

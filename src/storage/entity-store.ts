@@ -85,19 +85,27 @@ export type MailboxMessage = EntityMessage | InstanceMessage;
 export interface MailboxAddress {
   readonly partition: number;
   readonly seq: number;
+  /** Cluster mode: the message went to its sender's partition's outbox (`partition` is the sender's), not to a mailbox. */
+  readonly outbox?: true;
 }
 
 /** One atomic group of writes. Values are captured (encoded) when added, so later changes cannot leak in. */
 export interface WriteBatch extends InstanceWrites, DeadLetterWrites {
   putEntity(id: string, record: EntityRecord): void;
   deleteEntity(id: string): void;
-  /** Appends to the mailbox of the target's partition and returns where the message was put. */
-  appendMessage(message: MailboxMessage): MailboxAddress;
+  /**
+   * Appends to the mailbox of the target's partition and returns where the message was put. `from` is
+   * the sending actor's id: in cluster mode, a message to another partition than the sender's goes to
+   * the sender's partition's outbox instead (the address says so), and the cluster delivers it.
+   */
+  appendMessage(message: MailboxMessage, from?: string): MailboxAddress;
   deleteMessage(address: MailboxAddress): void;
   putSignalMark(entityId: string, clientId: string, mark: SignalMark): void;
   deleteSignalMark(entityId: string, clientId: string): void;
   putSignalFailure(entityId: string, clientId: string, seq: number, failure: SignalFailure): void;
   deleteSignalFailure(entityId: string, clientId: string, seq: number): void;
+  /** Cluster mode: a value the cluster keeps in a partition (inbox positions), written with the partition's other writes. */
+  putPartitionValue(partition: number, name: string, value: unknown): void;
   readonly size: number;
 }
 
@@ -105,8 +113,10 @@ export interface WriteBatch extends InstanceWrites, DeadLetterWrites {
 export interface EntityStore extends InstanceReads, DeadLetterReads {
   readonly partitionCount: number;
   partitionOf(id: string): number;
-  /** The partitions this process owns (all of them today; a cluster will assign subsets). */
+  /** The partitions this process owns (all of them, unless a cluster assigns it a subset). */
   readonly localPartitions: readonly number[];
+  /** True when the partition of an entity id or instance id is one this process owns. */
+  isLocal(id: string): boolean;
   /** Reads the committed record (synchronous: LMDB reads are memory-mapped). */
   readEntity(id: string): EntityRecord | undefined;
   /** A page of one entity type's committed records, in one order by id across all partitions (see entity-listing.ts). */
@@ -132,8 +142,8 @@ export interface EntityStore extends InstanceReads, DeadLetterReads {
    * wait for the flush (for the commit metric; LMDB as opened here reports it done once it is flushed).
    */
   commit(batch: WriteBatch, onCommitted?: () => void): Promise<void>;
-  /** After a failed commit (and once every commit in flight has settled): the next commit follows what is on disk. */
-  resync(): void;
+  /** After a failed commit (and once every commit in flight has settled): the next commit follows what is on disk (in cluster mode, in the logs). */
+  resync(): Promise<void>;
   /** Resolves once everything committed so far is durable. */
   durable(): Promise<void>;
   close(): Promise<void>;
@@ -148,6 +158,11 @@ export class StoreWriteError extends Error {
     message: string,
     /** The store's own error (errno-like code), when it gave one. */
     readonly reason?: string,
+    /**
+     * Cluster mode: the partitions whose part of the batch did become durable (each partition has its
+     * own log, and a commit can reach some and not others). Their actors' requests were applied.
+     */
+    readonly landed?: ReadonlySet<number>,
   ) {
     super(message);
     this.name = "StoreWriteError";

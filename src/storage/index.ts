@@ -6,3 +6,4 @@ export type { InstanceReads, InstanceWrites, TimerAddress, WorkItemAddress } fro
 export { entityTypeOf, type DeadLetter, type DeadLetterAddress, type DeadLetterQuery, type DeadLetterReads, type DeadLetterWrites } from "./dead-letters.js";
 export { DataDirInUseError } from "./data-dir-lock.js";
 export { compareIds, type EntityListing, type EntityListingQuery, type ListedEntity } from "./entity-listing.js";
+export type { CommitLog, LoggedWrites, LogPosition, PartitionWrites, StoreWrite } from "./commit-log.js";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
+import type { CommitLog, LoggedWrites, LogPosition, PartitionWrites, StoreWrite } from "./commit-log.js";
 import { StoreWriteError, type EntityRecord, type EntityStore, type MailboxAddress, type MailboxMessage, type Page, type PageCursor, type SignalFailure, type SignalMark, type WriteBatch } from "./entity-store.js";
 import { writeOrDrop } from "../log.js";
 import { DataDirLock } from "./data-dir-lock.js";
@@ -16,6 +17,12 @@ export interface LmdbStoreOptions {
   readonly path: string;
   /** Partitions of a new store (default 16). An existing store keeps the count it was made with. */
   readonly partitionCount?: number;
+  /**
+   * Cluster mode: a message to another partition than its sender's is written to the sender's
+   * partition's outbox (`readOutbox`), not to the target's mailbox, so that each partition's writes
+   * stay its own (each partition has its own log); the cluster carries it to the target's owner.
+   */
+  readonly outbox?: boolean;
 }
 
 const DEFAULT_PARTITIONS = 16;
@@ -26,9 +33,11 @@ type Key =
   | [partition: number, kind: "m", seq: number]
   | [partition: number, kind: "s", id: string, clientKey: string]
   | [partition: number, kind: "f", id: string, clientKey: string, seq: number]
+  | [partition: number, kind: "o", seq: number]
+  | [partition: number, kind: "c", name: string]
   | DeadLetterKey
   | InstanceKey;
-type Write = { key: Key; value: string | undefined };
+type Write = StoreWrite & { key: Key };
 /** A signal mark as stored: the mark, and the client id its key hashes. */
 type StoredMark = [seq: number, atMs: number, clientId: string];
 /** A signal failure as stored: the failure, and the client id its key hashes. */
@@ -42,11 +51,22 @@ type StoredFailure = [code: string, message: string, atMs: number, clientId: str
  * size limit; the client id itself is kept in the value). Dead letters are `[partition, "d",
  * entityType, seq]` (lmdb-dead-letters.ts). Values are JSON strings, encoded when a write is added to
  * a batch. A batch commits as one LMDB transaction; `commit` waits for `flushed`.
+ *
+ * In cluster mode (`useLog`), `[partition, "o", seq]` holds the partition's outbox (messages to other
+ * partitions) and `[partition, "c", name]` the cluster's values of a partition (outbox counter,
+ * inbox positions); commits go to the CommitLog, which applies them here once the logs hold them.
  */
 export class LmdbStore implements EntityStore {
   readonly partitionCount: number;
-  readonly localPartitions: readonly number[];
+  /** The partitions this process owns (all, unless a cluster assigns a subset: `setLocalPartitions`). */
+  private readonly owned: number[];
   private readonly nextSeq: number[];
+  /** Cluster mode: the next outbox number of each partition (kept in `[p, "c", "outbox"]`, never reused). */
+  private readonly nextOutboxSeq: number[];
+  /** The owned partitions as a set, once a cluster assigned them (undefined: all). */
+  private ownedSet: Set<number> | undefined;
+  /** Cluster mode: where commits become durable. */
+  private log: CommitLog | undefined;
   /** Hashed client ids for mark keys, remembered for the few clients that are active at a time. */
   private readonly clientKeys = new Map<string, string>();
   private readonly instances: LmdbInstanceTables;
@@ -64,13 +84,24 @@ export class LmdbStore implements EntityStore {
     private readonly db: Database<string, Key>,
     partitionCount: number,
     private readonly lock: DataDirLock,
+    /** Cluster mode: messages to other partitions go to their sender's partition's outbox. */
+    readonly outbox: boolean,
   ) {
     this.lastCommit = this.committedNumber();
     this.partitionCount = partitionCount;
-    this.localPartitions = Array.from({ length: partitionCount }, (_, i) => i);
-    this.nextSeq = this.localPartitions.map((p) => this.lastMailboxSeq(p) + 1);
+    this.owned = Array.from({ length: partitionCount }, (_, i) => i);
+    this.nextSeq = this.owned.map((p) => this.lastMailboxSeq(p) + 1);
+    this.nextOutboxSeq = this.owned.map((p) => this.lastOutboxSeq(p) + 1);
     this.instances = new LmdbInstanceTables(db as never, (id) => this.partitionOf(id));
-    this.deadLetters = new LmdbDeadLetters(db as never, this.localPartitions);
+    this.deadLetters = new LmdbDeadLetters(db as never, this.owned);
+  }
+
+  get localPartitions(): readonly number[] {
+    return this.owned;
+  }
+
+  isLocal(id: string): boolean {
+    return this.ownedSet === undefined || this.ownedSet.has(this.partitionOf(id));
   }
 
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
@@ -104,7 +135,7 @@ export class LmdbStore implements EntityStore {
         if (layout.format !== FORMAT) throw new Error(`data directory ${options.path} has storage format ${layout.format}; this build reads ${FORMAT}`);
         partitionCount = layout.partitions;
       }
-      return new LmdbStore(root, meta, db, partitionCount, lock);
+      return new LmdbStore(root, meta, db, partitionCount, lock, options.outbox === true);
     } catch (error) {
       await root.close();
       throw error;
@@ -243,6 +274,13 @@ export class LmdbStore implements EntityStore {
     return seq;
   }
 
+  /** @internal used by batches */
+  allocateOutboxSeq(partition: number): number {
+    const seq = this.nextOutboxSeq[partition]!;
+    this.nextOutboxSeq[partition] = seq + 1;
+    return seq;
+  }
+
   /**
    * Commits a batch as one child transaction (if a write throws, none of the batch is kept), then waits
    * for `flushed`. Commits are chained by number: each checks, inside its transaction, that the last
@@ -256,6 +294,11 @@ export class LmdbStore implements EntityStore {
     if (writes.length === 0) {
       onCommitted?.();
       return this.durable();
+    }
+    if (this.log) {
+      await this.log.commit(byPartition(writes));
+      onCommitted?.();
+      return;
     }
     const follows = this.lastCommit;
     const number = ++this.lastCommit;
@@ -283,8 +326,9 @@ export class LmdbStore implements EntityStore {
     }
   }
 
-  resync(): void {
+  async resync(): Promise<void> {
     this.lastCommit = this.committedNumber();
+    await this.log?.resync();
   }
 
   private committedNumber(): number {
@@ -293,6 +337,7 @@ export class LmdbStore implements EntityStore {
 
   async durable(): Promise<void> {
     await this.lastFlush;
+    await this.log?.durable();
   }
 
   async close(): Promise<void> {
@@ -305,6 +350,83 @@ export class LmdbStore implements EntityStore {
     if (this.failedLast) closed.catch(() => {});
     else await closed;
     await this.lock.release();
+  }
+
+  // ── Cluster mode: the store as the materialization of the partitions' logs ──
+
+  /** From now on, commits are made durable by `log`, which applies them here (`applyLogged`). */
+  useLog(log: CommitLog): void {
+    this.log = log;
+  }
+
+  /** The partitions this node owns now (a cluster's leases decide). */
+  setLocalPartitions(partitions: Iterable<number>): void {
+    this.ownedSet = new Set(partitions);
+    this.owned.splice(0, this.owned.length, ...[...this.ownedSet].sort((a, b) => a - b));
+  }
+
+  /** The last log entry applied to a partition, undefined when none was. */
+  appliedPosition(partition: number): LogPosition | undefined {
+    const value = this.meta.get(appliedKey(partition));
+    return value === undefined ? undefined : (JSON.parse(value) as LogPosition);
+  }
+
+  /**
+   * Applies log entries, in the order given, in one transaction, each with its partition's new
+   * position. Resolves once committed: not flushed, since the log is what is durable; a crash loses at
+   * most a tail of applied entries, and a partition's position goes back with them (same transaction).
+   */
+  async applyLogged(parts: readonly LoggedWrites[]): Promise<void> {
+    if (parts.length === 0) return;
+    await this.db.transaction(() => {
+      for (const part of parts) {
+        for (const { key, value } of part.writes as Write[]) {
+          if (value === undefined) this.db.removeSync(key);
+          else this.db.putSync(key, value);
+        }
+        this.meta.putSync(appliedKey(part.partition), JSON.stringify(part.position));
+      }
+    });
+  }
+
+  /** Removes everything of a partition (its log is replayed into it from the start). */
+  async clearPartition(partition: number): Promise<void> {
+    await this.db.transaction(() => {
+      for (const key of this.db.getKeys({ start: [partition], end: [partition + 1] })) this.db.removeSync(key);
+      this.meta.removeSync(appliedKey(partition));
+    });
+  }
+
+  /** True when anything of the partition is stored. */
+  hasPartitionData(partition: number): boolean {
+    for (const _ of this.db.getKeys({ start: [partition], end: [partition + 1], limit: 1 })) return true;
+    return false;
+  }
+
+  /** After entries were applied to a partition from its log: its counters follow what is stored now. */
+  refreshPartition(partition: number): void {
+    this.nextSeq[partition] = this.lastMailboxSeq(partition) + 1;
+    this.nextOutboxSeq[partition] = this.lastOutboxSeq(partition) + 1;
+  }
+
+  /** The messages in a partition's outbox, in the order they were written. */
+  readOutbox(partition: number): Array<[seq: number, message: MailboxMessage]> {
+    const messages: Array<[number, MailboxMessage]> = [];
+    for (const { key, value } of this.db.getRange({ start: [partition, "o", 0], end: [partition, "p"] })) {
+      messages.push([key[2] as number, JSON.parse(value) as MailboxMessage]);
+    }
+    return messages;
+  }
+
+  /** A cluster value of a partition (see WriteBatch.putPartitionValue). */
+  readPartitionValue(partition: number, name: string): unknown {
+    const value = this.db.get([partition, "c", name]);
+    return value === undefined ? undefined : JSON.parse(value);
+  }
+
+  private lastOutboxSeq(partition: number): number {
+    const counter = this.db.get([partition, "c", OUTBOX_COUNTER]);
+    return counter === undefined ? 0 : Number(counter);
   }
 
   private lastMailboxSeq(partition: number): number {
@@ -332,15 +454,26 @@ class LmdbWriteBatch implements WriteBatch {
     this.writes.push({ key: [this.store.partitionOf(id), "e", id], value: undefined });
   }
 
-  appendMessage(message: MailboxMessage): MailboxAddress {
+  appendMessage(message: MailboxMessage, from?: string): MailboxAddress {
     const partition = this.store.partitionOf(message.target);
+    const source = from === undefined ? partition : this.store.partitionOf(from);
+    if (this.store.outbox && source !== partition) {
+      const seq = this.store.allocateOutboxSeq(source);
+      this.writes.push({ key: [source, "o", seq], value: JSON.stringify(message) });
+      this.writes.push({ key: [source, "c", OUTBOX_COUNTER], value: String(seq) });
+      return { partition: source, seq, outbox: true };
+    }
     const seq = this.store.allocateSeq(partition);
     this.writes.push({ key: [partition, "m", seq], value: JSON.stringify(message) });
     return { partition, seq };
   }
 
   deleteMessage(address: MailboxAddress): void {
-    this.writes.push({ key: [address.partition, "m", address.seq], value: undefined });
+    this.writes.push({ key: address.outbox ? [address.partition, "o", address.seq] : [address.partition, "m", address.seq], value: undefined });
+  }
+
+  putPartitionValue(partition: number, name: string, value: unknown): void {
+    this.writes.push({ key: [partition, "c", name], value: JSON.stringify(value) });
   }
 
   putSignalMark(entityId: string, clientId: string, mark: SignalMark): void {
@@ -426,6 +559,21 @@ function flushOfQueued(root: RootDatabase): Promise<void> {
 
 /** The meta key holding the number of the last commit on disk. */
 const COMMIT_NUMBER = "commit";
+/** The cluster value holding a partition's last outbox number. */
+const OUTBOX_COUNTER = "outbox";
+const appliedKey = (partition: number): string => `applied.${partition}`;
+
+/** A commit's writes, grouped by the partition each key is in (its first part). */
+function byPartition(writes: readonly Write[]): PartitionWrites[] {
+  const parts = new Map<number, Write[]>();
+  for (const write of writes) {
+    const partition = write.key[0];
+    let part = parts.get(partition);
+    if (part === undefined) parts.set(partition, (part = []));
+    part.push(write);
+  }
+  return [...parts].map(([partition, writes]) => ({ partition, writes }));
+}
 
 /** LMDB's errors for a write that did not fit, by the code its commit error carries. */
 const NO_SPACE: Record<string, string> = { "28": "the disk is full (ENOSPC)", "-30792": "the store's map is full (MDB_MAP_FULL)", "5": "the disk refused the write (EIO; a full file system can report this)" };

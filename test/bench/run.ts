@@ -4,6 +4,8 @@
  * Each scenario gets a fresh server process on a fresh temporary data directory, driven by separate
  * load processes over loopback sockets. Prints the machine, a table (figure, target, pass/MISS) and
  * one JSON line per scenario. Exits 1 when a correctness check fails (targets missed only show as MISS).
+ * The cluster scenarios (scenarios/cluster-*.ts) start their own NATS servers and nodes, and run only
+ * when named with --scenario.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -12,6 +14,9 @@ import { killAll, onExit, profileWorkersInto } from "./children.js";
 import { printProfileSummary, summarizeProfile } from "./cpu-profile-summary.js";
 import { jsonLine, label, printTable, targetsMet, type ScenarioResult } from "./report.js";
 import { callRoundtrip } from "./scenarios/call-roundtrip.js";
+import { clusterFailover } from "./scenarios/cluster-failover.js";
+import { isClusterScenario, type ClusterScenario } from "./scenarios/cluster-nodes.js";
+import { clusterOneNodeSignals, clusterSignals } from "./scenarios/cluster-signals.js";
 import { fanOutFanIn } from "./scenarios/fan-out-fan-in.js";
 import { heldConnections } from "./scenarios/held-connections.js";
 import { httpSignals, httpStarts } from "./scenarios/http-load.js";
@@ -40,19 +45,26 @@ const SCENARIOS: Scenario[] = [
   heldConnections,
 ];
 
+/**
+ * Not in the default run: each starts NATS (nats-server must be installed) and several nodes, and on a
+ * small machine they measure the replicated log's overhead rather than anything the default run does.
+ */
+const CLUSTER_SCENARIOS: ClusterScenario[] = [clusterSignals, clusterOneNodeSignals, clusterFailover];
+const ALL_SCENARIOS: Array<Scenario | ClusterScenario> = [...SCENARIOS, ...CLUSTER_SCENARIOS];
+
 interface Options {
   quick: boolean;
   transport: TransportName;
   drivers: Driver[];
   window: number;
-  scenarios: Scenario[];
+  scenarios: Array<Scenario | ClusterScenario>;
   profileDir: string | undefined;
   profileLoad: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
   const options: Options = { quick: false, transport: "uws", drivers: ["client", "raw"], window: 5_000, scenarios: SCENARIOS, profileDir: undefined, profileLoad: false };
-  const selected: Scenario[] = [];
+  const selected: Array<Scenario | ClusterScenario> = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -80,8 +92,8 @@ function parseOptions(argv: string[]): Options {
       }
       case "--scenario":
         for (const name of value().split(",")) {
-          const scenario = SCENARIOS.find((s) => s.name === name);
-          if (!scenario) usage(`no scenario "${name}"; there are: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+          const scenario = ALL_SCENARIOS.find((s) => s.name === name);
+          if (!scenario) usage(`no scenario "${name}"; there are: ${ALL_SCENARIOS.map((s) => s.name).join(", ")}`);
           selected.push(scenario!);
         }
         break;
@@ -109,10 +121,11 @@ function usage(problem?: string): never {
     [
       "usage: npm run bench -- [--quick] [--transport uws|ws] [--scenario NAME[,NAME]] [--driver client|raw|both] [--window N] [--profile DIR [--profile-load]]",
       `  scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`,
+      `  cluster scenarios (only when named; need nats-server): ${CLUSTER_SCENARIOS.map((s) => s.name).join(", ")}`,
       "  --driver       what the signal, live-state and orchestration scenarios' load speaks: the real client, a minimal raw-protocol driver",
       "                 (cheap on the load side, so it shows what the server alone can take), or both (default)",
       "  --window N     unacknowledged signals per connection in the signal scenarios (default 5000)",
-      "  --profile DIR  runs the server with node --cpu-prof into DIR and prints its top self-time functions",
+      "  --profile DIR  runs the server (each cluster node) with node --cpu-prof into DIR and prints its top self-time functions",
       "  --profile-load with --profile: also profiles the load processes (into DIR/load)",
     ].join("\n"),
   );
@@ -147,6 +160,26 @@ function newestProfile(dir: string, since: number): string | undefined {
   return profilesSince(dir, since)[0];
 }
 
+/** A cluster scenario: it starts (and stops) its own NATS servers and nodes, and prints its nodes' profiles itself. */
+async function runClusterScenario(scenario: ClusterScenario, name: string, driver: Driver, options: Options, dataRoot: string, startedAt: number): Promise<ScenarioResult> {
+  const loadAvg1m = Math.round(loadavg()[0]! * 100) / 100;
+  let result: ScenarioResult;
+  try {
+    console.log(`\n[${name}] running… (load average ${loadAvg1m})`);
+    result = await scenario.run({ quick: options.quick, driver, window: options.window, transport: options.transport, dataRoot, cpuProfileDir: options.profileDir });
+  } catch (error) {
+    killAll();
+    const failure = `the scenario failed: ${error instanceof Error ? error.message : String(error)}`;
+    result = { scenario: scenario.name, variant: scenario.usesDriver ? driver : undefined, figures: [], failures: [failure], json: {}, notes: [] };
+  }
+  result = { ...result, json: { ...result.json, transport: options.transport, quick: options.quick, loadAvg1m, loadAvg1mAfter: Math.round(loadavg()[0]! * 100) / 100 } };
+  for (const note of result.notes) console.log(`[${name}] note: ${note}`);
+  for (const failure of result.failures) console.log(`[${name}] CORRECTNESS FAILURE: ${failure}`);
+  const verdict = result.figures.some((figure) => figure.target !== undefined) ? (targetsMet(result) ? "all targets met" : "targets missed") : result.failures.length > 0 ? "failed" : "done";
+  console.log(`[${label(result)}] ${verdict} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+  return result;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const cpu = cpus();
@@ -172,6 +205,10 @@ async function main(): Promise<void> {
     const name = scenario.usesDriver ? `${scenario.name} [${driver}]` : scenario.name;
     // A fresh server on a fresh data directory for every run.
     const dataDir = join(root, `${scenario.name}-${driver}`);
+    if (isClusterScenario(scenario)) {
+      results.push(await runClusterScenario(scenario, name, driver, options, dataDir, startedAt));
+      continue;
+    }
     const server = await ServerProcess.start({ dataDir, transport: options.transport, app: scenario.app, cpuProfileDir: options.profileDir });
     const context: ScenarioContext = { server, quick: options.quick, driver, window: options.window, openFileLimit: fileLimit };
     let result: ScenarioResult;

@@ -122,6 +122,11 @@ export class LiveStateHub implements SubscriptionService {
     return this.feeds.has(entityId);
   }
 
+  /** Every entity a feed follows now (cluster mode: those of other nodes' partitions get their changes relayed). */
+  watchedEntities(): Iterable<string> {
+    return this.feeds.keys();
+  }
+
   /** Counts for tests and metrics: feeds, subscriptions, stalled subscriptions, largest outgoing buffer of a subscriber. */
   stats(): { feeds: number; subscriptions: number; stalled: number; maxBufferedBytes: number } {
     let subscriptions = 0;

@@ -1,7 +1,7 @@
 import type { NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectToNats, isLogFencedError, LogFencedError, PartitionLog, type LogEntry } from "../../src/cluster/index.js";
-import { startNatsCluster, startNatsServer, type NatsServers } from "../support/nats-servers.js";
+import { connectToNats, isLogFencedError, LogFencedError, PartitionLog, type LogEntry } from "../../../src/cluster/index.js";
+import { startNatsCluster, startNatsServer, type NatsServers } from "../../support/nats-servers.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

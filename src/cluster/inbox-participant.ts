@@ -1,0 +1,124 @@
+import type { JetStreamManager, NatsConnection } from "nats";
+import type { TickContext, TickParticipant, TickRelease } from "../runtime/index.js";
+import type { LmdbStore, MailboxAddress, MailboxMessage } from "../storage/index.js";
+import type { Logger } from "../log.js";
+import type { InboxBundle } from "./inbox-bundle.js";
+import { InboxReader } from "./inbox-reader.js";
+import { partitionInboxAddress } from "./log-names.js";
+import type { OutboxCourier } from "./outbox-courier.js";
+
+/** The partition value holding how far its inbox was applied. */
+const INBOX_POSITION = "inbox";
+/** The partition value holding the highest outbox number applied from partition `from`. */
+const appliedFrom = (from: number): string => `from.${from}`;
+
+/**
+ * Moves messages between partitions, in the commit pipeline's ticks. Into owned partitions: bundles
+ * read from their inboxes are put in the target's mailbox (delivered once the tick is durable), with
+ * the inbox position and, per sending partition, the highest outbox number applied, in the same
+ * partition's log entry: so each message is applied once, across failovers and resends. Out of owned
+ * partitions: outbox messages that their targets' inboxes hold are deleted.
+ *
+ * After a reset (a failed commit, or a change of the partitions this node owns) it reads every owned
+ * inbox again from its stored position and has every owned outbox sent again.
+ */
+export class InboxParticipant implements TickParticipant {
+  private received: Array<{ partition: number; sequence: number; bundle: InboxBundle | undefined }> = [];
+  private delivered: Array<[partition: number, seqs: readonly number[]]> = [];
+  private readonly readers = new Map<number, InboxReader>();
+  /** Highest outbox number applied per `<partition>:<from>`, as far as this process wrote it. */
+  private watermarks = new Map<string, number>();
+  private scheduleTick: () => void = () => undefined;
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly store: LmdbStore,
+    private readonly courier: OutboxCourier,
+    private readonly hub: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Joined to a pipeline: ticks are asked for through it. */
+  attach(scheduleTick: () => void): void {
+    this.scheduleTick = scheduleTick;
+  }
+
+  get busy(): boolean {
+    return this.received.length > 0 || this.delivered.length > 0;
+  }
+
+  /** The courier delivered these outbox messages of `partition`. */
+  outboxDelivered(partition: number, seqs: readonly number[]): void {
+    this.delivered.push([partition, seqs]);
+    this.scheduleTick();
+  }
+
+  runTurns(tick: TickContext): TickRelease | undefined {
+    if (!this.busy) return undefined;
+    const owned = new Set(this.store.localPartitions);
+    for (const [partition, seqs] of this.delivered.splice(0)) {
+      if (!owned.has(partition)) continue; // its next owner sends it again; receivers drop it
+      for (const seq of seqs) tick.batch.deleteMessage({ partition, seq, outbox: true });
+    }
+    let applied = 0;
+    for (const { partition, sequence, bundle } of this.received.splice(0)) {
+      if (!owned.has(partition)) continue;
+      tick.batch.putPartitionValue(partition, INBOX_POSITION, sequence);
+      if (bundle === undefined) {
+        this.log.warn("an inbox message that is not a bundle of messages was skipped", { partition, sequence });
+        continue;
+      }
+      const key = `${partition}:${bundle.from}`;
+      let watermark = this.watermarks.get(key) ?? Number(this.store.readPartitionValue(partition, appliedFrom(bundle.from)) ?? 0);
+      for (const [outboxSeq, message] of bundle.messages) {
+        if (outboxSeq <= watermark) continue; // sent again: applied already
+        tick.send(message as MailboxMessage, message.target);
+        watermark = outboxSeq;
+        applied++;
+      }
+      this.watermarks.set(key, watermark);
+      tick.batch.putPartitionValue(partition, appliedFrom(bundle.from), watermark);
+    }
+    tick.counted(applied);
+    return { release: () => undefined, fail: () => undefined };
+  }
+
+  accepts(): boolean {
+    return false;
+  }
+
+  deliver(_address: MailboxAddress, _message: MailboxMessage): void {}
+
+  dropQueued(): void {
+    this.received = [];
+    this.delivered = [];
+  }
+
+  /** Reads every owned inbox again from its stored position; sends every owned outbox again. */
+  reset(): void {
+    this.dropQueued();
+    this.watermarks = new Map();
+    const owned = new Set(this.store.localPartitions);
+    for (const [partition, reader] of this.readers) {
+      reader.stop();
+      this.readers.delete(partition);
+      if (!owned.has(partition)) this.courier.forget(partition);
+    }
+    for (const partition of owned) {
+      const from = Number(this.store.readPartitionValue(partition, INBOX_POSITION) ?? 0) + 1;
+      const onReceived = (sequence: number, bundle: InboxBundle | undefined) => {
+        this.received.push({ partition, sequence, bundle });
+        this.scheduleTick();
+      };
+      this.readers.set(partition, new InboxReader(this.connection, this.jsm, partitionInboxAddress(this.hub, partition), from, onReceived, this.log));
+      this.courier.resend(partition);
+    }
+  }
+
+  /** Stops reading inboxes (the node is leaving). */
+  stop(): void {
+    for (const reader of this.readers.values()) reader.stop();
+    this.readers.clear();
+  }
+}
