@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { canonicalTaskHubName, TASK_HUB_NAME_RULE } from "../../protocol/index.js";
 import { createLogger, errorMessage, isLogLevel, levelFromEnvironment, LOG_LEVELS, writeOrDrop, type Logger, type LogLevel } from "../log.js";
 import { accessHooksOf, AppHooksPolicy, TokenPolicy, type AccessPolicy } from "../security/index.js";
+import { CLUSTER_NAME } from "../cluster/index.js";
 import { startServer, type ClusterServerOptions, type RunningServer, type TransportName } from "../server/index.js";
 import * as demoApp from "../demo/app.js";
 import { demoRoutes } from "../demo/demo-routes.js";
@@ -12,7 +13,7 @@ import { integerOption, listOption, rejectUnknownOptions, stringOption, UsageErr
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level", "cluster", "node", "replicas", "lease-ms"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level", "cluster", "node", "replicas", "lease-ms", "cluster-name"]);
   const appFile = stringOption(args, "app");
   const hub = stringOption(args, "hub");
   if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
@@ -114,8 +115,9 @@ function clusterOptions(args: ParsedArgs): ClusterServerOptions | undefined {
   const node = stringOption(args, "node");
   const replicas = integerOption(args, "replicas", 1, 5);
   const leaseMs = integerOption(args, "lease-ms", 500, 600_000);
+  const name = stringOption(args, "cluster-name");
   if (servers.length === 0) {
-    if (node !== undefined || replicas !== undefined || leaseMs !== undefined) throw new UsageError("--node, --replicas and --lease-ms are for cluster mode: give --cluster nats://HOST:PORT too");
+    if (node !== undefined || replicas !== undefined || leaseMs !== undefined || name !== undefined) throw new UsageError("--node, --replicas, --lease-ms and --cluster-name are for cluster mode: give --cluster nats://HOST:PORT too");
     return undefined;
   }
   for (const server of servers) {
@@ -123,7 +125,8 @@ function clusterOptions(args: ParsedArgs): ClusterServerOptions | undefined {
   }
   if (node === undefined) throw new UsageError("--cluster needs --node NAME: a name for this node, unique in the cluster (letters, digits, - and _)");
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(node)) throw new UsageError(`--node must be 1 to 64 letters, digits, - or _, got "${node}"`);
-  return { servers, node, ...(replicas === undefined ? {} : { replicas }), ...(leaseMs === undefined ? {} : { leaseMs }) };
+  if (name !== undefined && !CLUSTER_NAME.test(name)) throw new UsageError(`--cluster-name must be 1 to 16 lowercase letters and digits, starting with a letter, got "${name}"`);
+  return { servers, node, ...(replicas === undefined ? {} : { replicas }), ...(leaseMs === undefined ? {} : { leaseMs }), ...(name === undefined ? {} : { name }) };
 }
 
 /** `--log-level` (absent: the level `DURABLE_ENTITIES_LOG` names, else info). */

@@ -4,6 +4,7 @@ import type { EntityChange, EntityRuntime, Outcome } from "../runtime/index.js";
 import type { InstanceChange, OrchestrationHost } from "../orchestration/index.js";
 import type { LmdbStore } from "../storage/index.js";
 import { partitionLogAddress } from "./log-names.js";
+import { guarded, isRecord, isRecordArray, isStringArray, jsonOf } from "./nats-payloads.js";
 
 /** What this node follows live (its live-state feeds, its instance watches), whatever node owns it. */
 export interface FollowedIds {
@@ -17,12 +18,6 @@ interface Interest {
   readonly instances: string[];
 }
 
-/** Changes of one partition's actors, relayed by its owner. */
-interface RelayedChanges {
-  readonly entities?: EntityChange[];
-  readonly instances?: InstanceChange[];
-}
-
 /** How often a node announces what it follows on other nodes (and so how long a new owner may wait to hear it). */
 const ANNOUNCE_MS = 1_000;
 /** An id nobody announced for this long is no longer relayed. */
@@ -31,7 +26,6 @@ const INTEREST_MS = 5_000;
 const IDS_PER_ANNOUNCEMENT = 5_000;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Live state and instance watches across nodes. A node whose clients follow an entity or instance of
@@ -60,8 +54,9 @@ export class ChangeRelay {
     private readonly log: Logger,
   ) {
     const prefix = (this.prefix = partitionLogAddress(hub, 0).subject.replace(/\.log\.0$/, ""));
-    this.subscriptions.push(connection.subscribe(`${prefix}.interest`, { callback: (error, message) => error || this.interested(message) }));
-    this.subscriptions.push(connection.subscribe(`${prefix}.changes.*`, { callback: (error, message) => error || this.relayed(message) }));
+    const onError = (error: unknown) => log.warn("a live change message could not be handled", { error: errorMessage(error) });
+    this.subscriptions.push(connection.subscribe(`${prefix}.interest`, { callback: guarded((error: Error | null, message: Msg) => error || this.interested(message), onError) }));
+    this.subscriptions.push(connection.subscribe(`${prefix}.changes.*`, { callback: guarded((error: Error | null, message: Msg) => error || this.relayed(message), onError) }));
     this.stopListening.push(runtime.onChange((changes) => this.relay(changes.filter((change) => this.isFollowed("e", change.entityId)), "entities")));
     if (host) this.stopListening.push(host.onChange((changes) => this.relay(changes.filter((change) => this.isFollowed("i", change.instanceId)), "instances")));
     this.announcer = setInterval(() => this.announce(), ANNOUNCE_MS);
@@ -103,17 +98,20 @@ export class ChangeRelay {
 
   /** Owner side: an announcement; ids of this node's partitions are relayed from now on (new ones with their current state). */
   private interested(message: Msg): void {
-    const interest = this.decode<Interest>(message);
-    if (interest === undefined) return;
+    const interest = jsonOf(message);
+    if (!isRecord(interest) || !isStringArray(interest.entities ?? []) || !isStringArray(interest.instances ?? [])) return;
+    const entities = (interest.entities ?? []) as string[];
+    const instances = (interest.instances ?? []) as string[];
+    if (entities.length + instances.length > 2 * IDS_PER_ANNOUNCEMENT) return;
     const until = Date.now() + INTEREST_MS;
-    for (const id of interest.entities ?? []) {
-      if (typeof id !== "string" || !this.store.isLocal(id)) continue;
+    for (const id of entities) {
+      if (!this.store.isLocal(id) || this.runtime.registry.check(id) !== undefined) continue;
       const isNew = !this.isFollowed("e", id);
       this.interest.set(`e:${id}`, until);
       if (isNew) this.runtime.submit({ kind: "read", entityId: id, op: "", replyTo: { deliver: (_id, outcome) => this.relayState(id, outcome) } });
     }
-    for (const id of interest.instances ?? []) {
-      if (typeof id !== "string" || !this.store.isLocal(id) || this.host === undefined) continue;
+    for (const id of instances) {
+      if (!this.store.isLocal(id) || this.host === undefined) continue;
       const isNew = !this.isFollowed("i", id);
       this.interest.set(`i:${id}`, until);
       if (isNew) this.host.submit({ kind: "read", instanceId: id, replyTo: { deliver: (_id, outcome) => outcome.kind === "result" && this.relay([{ instanceId: id, status: outcome.value as InstanceChange["status"] }], "instances") } });
@@ -128,10 +126,10 @@ export class ChangeRelay {
 
   /** Follower side: changes another node relayed; handed to this node's listeners for what it does not own. */
   private relayed(message: Msg): void {
-    const changes = this.decode<RelayedChanges>(message);
-    if (changes === undefined) return;
-    const entities = (changes.entities ?? []).filter((change) => !this.store.isLocal(change.entityId));
-    const instances = (changes.instances ?? []).filter((change) => !this.store.isLocal(change.instanceId));
+    const changes = jsonOf(message);
+    if (!isRecord(changes) || !isRecordArray(changes.entities ?? []) || !isRecordArray(changes.instances ?? [])) return;
+    const entities = ((changes.entities ?? []) as unknown as EntityChange[]).filter((change) => typeof change.entityId === "string" && Number.isSafeInteger(change.version) && !this.store.isLocal(change.entityId));
+    const instances = ((changes.instances ?? []) as unknown as InstanceChange[]).filter((change) => typeof change.instanceId === "string" && !this.store.isLocal(change.instanceId));
     if (entities.length > 0) this.runtime.relayChanges(entities);
     if (instances.length > 0) this.host?.relayChanges(instances);
   }
@@ -144,11 +142,4 @@ export class ChangeRelay {
     }
   }
 
-  private decode<T>(message: Msg): T | undefined {
-    try {
-      return JSON.parse(decoder.decode(message.data)) as T;
-    } catch {
-      return undefined;
-    }
-  }
 }

@@ -2,6 +2,7 @@ import type { NatsConnection } from "nats";
 import type { CommitPipeline, EntityRuntime } from "../runtime/index.js";
 import type { OrchestrationHost } from "../orchestration/index.js";
 import { ForwardedRequests } from "./forwarded-requests.js";
+import { clusterScope } from "./log-names.js";
 import { ChangeRelay, type FollowedIds } from "./change-relay.js";
 import type { LmdbStore } from "../storage/index.js";
 import type { Logger } from "../log.js";
@@ -18,6 +19,8 @@ export interface ClusterOptions {
   readonly replicas: number;
   /** How long a lease lasts without renewal (default 5 s). */
   readonly leaseMs?: number;
+  /** The cluster's name, when several clusters share the NATS servers (each uses its own streams and subjects). */
+  readonly name?: string;
 }
 
 /**
@@ -47,13 +50,20 @@ export class ClusterPartitions {
    * Joins the hub's store and pipeline to the cluster (before the pipeline starts; the store must be
    * opened with `outbox: true`): from now on the store owns no partition until a lease is taken.
    */
-  static async join(hub: string, store: LmdbStore, runtime: EntityRuntime, host: OrchestrationHost | undefined, options: ClusterOptions, log: Logger): Promise<ClusterPartitions> {
+  static async join(hubName: string, store: LmdbStore, runtime: EntityRuntime, host: OrchestrationHost | undefined, options: ClusterOptions, log: Logger): Promise<ClusterPartitions> {
+    const hub = clusterScope(hubName, options.name);
     const { pipeline } = runtime;
     const { connection, node, replicas } = options;
     const js = connection.jetstream();
     const jsm = await connection.jetstreamManager();
     let inbox: InboxParticipant | undefined;
-    const courier = new OutboxCourier(js, jsm, store, { hub, replicas, log, delivered: (partition, seqs) => inbox?.outboxDelivered(partition, seqs) });
+    const courier = new OutboxCourier(connection, js, jsm, store, {
+      hub,
+      replicas,
+      log,
+      delivered: (partition, seqs) => inbox?.outboxDelivered(partition, seqs),
+      handOver: (target, bundle) => inbox?.handOver(target, bundle),
+    });
     const logs = new PartitionLogs(connection, store, { hub, node, replicas, onApplied: (parts) => courier.applied(parts) });
     inbox = new InboxParticipant(connection, jsm, store, courier, hub, log);
     store.setLocalPartitions([]);

@@ -5,6 +5,7 @@ import type { EntityRuntime, OperationRequest, Outcome } from "../runtime/index.
 import type { InstanceRequest, OrchestrationHost } from "../orchestration/index.js";
 import type { LmdbStore } from "../storage/index.js";
 import { partitionLogAddress } from "./log-names.js";
+import { guarded, isRecord, jsonOf } from "./nats-payloads.js";
 
 /** A request as it travels to the owner of its partition: the data of an entity or instance request, without where its answer goes. */
 type Forwarded = { readonly to: "entity"; readonly request: OperationRequest } | { readonly to: "instance"; readonly request: InstanceRequest };
@@ -20,7 +21,6 @@ const RESENDABLE_ANSWER_TIMEOUT_MS = 3_000;
 const RETRY_DELAY_MS = 100;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Requests for actors of partitions that another node owns: sent to that partition's request subject,
@@ -57,7 +57,8 @@ export class ForwardedRequests {
     }
     for (const partition of wanted) {
       if (this.subscriptions.has(partition)) continue;
-      this.subscriptions.set(partition, this.connection.subscribe(requestSubject(this.hub, partition), { callback: (error, message) => error || this.serve(message) }));
+      const serve = guarded((error: Error | null, message: Msg) => error || this.serve(message), (error) => this.log.warn("a forwarded request could not be served", { error: errorMessage(error) }));
+      this.subscriptions.set(partition, this.connection.subscribe(requestSubject(this.hub, partition), { callback: serve }));
     }
   }
 
@@ -98,8 +99,7 @@ export class ForwardedRequests {
       let answer: ForwardAnswer | undefined;
       try {
         const timeout = Math.max(1, Math.min(resendable ? RESENDABLE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS, deadline - Date.now()));
-        const message = await this.connection.request(requestSubject(this.hub, partition), data, { timeout });
-        answer = JSON.parse(decoder.decode(message.data)) as ForwardAnswer;
+        answer = answerOf(jsonOf(await this.connection.request(requestSubject(this.hub, partition), data, { timeout })));
       } catch (error) {
         const noOwner = (error as { code?: string }).code === "503"; // no node listens: the partition has no owner now
         if (!noOwner && !resendable) {
@@ -114,11 +114,9 @@ export class ForwardedRequests {
 
   /** A request forwarded to this node: submitted here when this node owns its partition, answered once its outcome is known. */
   private serve(message: Msg): void {
-    let forwarded: Forwarded;
-    try {
-      forwarded = JSON.parse(decoder.decode(message.data)) as Forwarded;
-    } catch (error) {
-      this.log.warn("a forwarded request that is not JSON was dropped", { error: errorMessage(error) });
+    const forwarded = forwardedOf(jsonOf(message));
+    if (forwarded === undefined) {
+      this.log.warn("a message on a request subject that is not a forwarded request was dropped", { subject: message.subject });
       return;
     }
     const id = forwarded.to === "entity" ? forwarded.request.entityId : forwarded.request.instanceId;
@@ -130,12 +128,44 @@ export class ForwardedRequests {
       }
     };
     if (!this.store.isLocal(id)) return answer({ moved: true });
-    // Refused with nothing applied (the partition left this node meanwhile, or its log refused the commit): the sender tries again.
-    const replyTo = { deliver: (_requestId: number, outcome: Outcome) => answer(outcome.kind === "error" && outcome.code === ErrorCode.store_unavailable ? { moved: true } : { outcome }) };
+    // Refused because the partition left this node meanwhile (its part of the commit did not land: nothing
+    // was applied): the sender finds the new owner. Any other answer, a refusal included, is final.
+    const moved = (outcome: Outcome) => outcome.kind === "error" && outcome.code === ErrorCode.store_unavailable && !outcome.message.includes("may or may not") && !this.store.isLocal(id);
+    const replyTo = { deliver: (_requestId: number, outcome: Outcome) => answer(moved(outcome) ? { moved: true } : { outcome }) };
     if (forwarded.to === "entity") this.runtime.submit({ ...forwarded.request, replyTo, requestId: 0 });
     else if (this.host) this.host.submit({ ...forwarded.request, replyTo, requestId: 0 } as InstanceRequest);
     else answer({ outcome: { kind: "error", code: ErrorCode.unknown_orchestration, message: "this app defines no orchestrations" } });
   }
+}
+
+/** An owner's answer, or undefined when the reply is not one (it is treated as no answer). */
+function answerOf(value: unknown): ForwardAnswer | undefined {
+  if (!isRecord(value)) return undefined;
+  if (value.moved === true) return { moved: true };
+  const { outcome } = value;
+  if (!isRecord(outcome) || typeof outcome.kind !== "string") return undefined;
+  if (outcome.kind === "error" && (typeof outcome.code !== "string" || typeof outcome.message !== "string")) return undefined;
+  return { outcome: outcome as Outcome };
+}
+
+/**
+ * A forwarded request, checked as far as routing needs (an entity or instance id, a kind); the rest is
+ * checked where every request is (the runtime answers a bad operation or input with an error).
+ */
+function forwardedOf(value: unknown): Forwarded | undefined {
+  if (!isRecord(value) || !isRecord(value.request)) return undefined;
+  const { request } = value;
+  if (value.to === "entity" && typeof request.entityId === "string" && (request.kind === "signal" || request.kind === "call" || request.kind === "read") && typeof request.op === "string") {
+    if (request.message !== undefined || request.timer !== undefined || request.maintenance !== undefined && !isRecord(request.maintenance)) return undefined;
+    return value as Forwarded;
+  }
+  const kinds = ["start", "event", "terminate", "suspend", "resume", "purge", "rewind", "read"];
+  if (value.to === "instance" && typeof request.instanceId === "string" && kinds.includes(request.kind as string)) {
+    if (request.message !== undefined || request.timer !== undefined || request.workItem !== undefined || request.parent !== undefined) return undefined;
+    if (request.kind === "event" && !isRecord(request.event)) return undefined;
+    return value as Forwarded;
+  }
+  return undefined;
 }
 
 function requestSubject(hub: string, partition: number): string {

@@ -23,7 +23,8 @@ const appliedFrom = (from: number): string => `from.${from}`;
  * inbox again from its stored position and has every owned outbox sent again.
  */
 export class InboxParticipant implements TickParticipant {
-  private received: Array<{ partition: number; sequence: number; bundle: InboxBundle | undefined }> = [];
+  /** Bundles to apply: read from an inbox (at `sequence`), or handed over by this node's courier (`done` says how it went). */
+  private received: Array<{ partition: number; sequence?: number; bundle: InboxBundle | undefined; done?: (applied: boolean) => void }> = [];
   private delivered: Array<[partition: number, seqs: readonly number[]]> = [];
   private readonly readers = new Map<number, InboxReader>();
   /** Highest outbox number applied per `<partition>:<from>`, as far as this process wrote it. */
@@ -48,6 +49,15 @@ export class InboxParticipant implements TickParticipant {
     return this.received.length > 0 || this.delivered.length > 0;
   }
 
+  /** A bundle from one owned partition's outbox to another's: applied in a tick, without NATS; resolves once durable (false: not applied). */
+  handOver(partition: number, bundle: InboxBundle): Promise<boolean> | undefined {
+    if (!this.store.localPartitions.includes(partition)) return undefined;
+    return new Promise((resolve) => {
+      this.received.push({ partition, bundle, done: resolve });
+      this.scheduleTick();
+    });
+  }
+
   /** The courier delivered these outbox messages of `partition`. */
   outboxDelivered(partition: number, seqs: readonly number[]): void {
     this.delivered.push([partition, seqs]);
@@ -62,17 +72,26 @@ export class InboxParticipant implements TickParticipant {
       for (const seq of seqs) tick.batch.deleteMessage({ partition, seq, outbox: true });
     }
     let applied = 0;
-    for (const { partition, sequence, bundle } of this.received.splice(0)) {
-      if (!owned.has(partition)) continue;
-      tick.batch.putPartitionValue(partition, INBOX_POSITION, sequence);
-      if (bundle === undefined) {
-        this.log.warn("an inbox message that is not a bundle of messages was skipped", { partition, sequence });
+    const handedOver: Array<(applied: boolean) => void> = [];
+    for (const { partition, sequence, bundle, done } of this.received.splice(0)) {
+      if (!owned.has(partition)) {
+        done?.(false);
+        continue;
+      }
+      if (done) handedOver.push(done);
+      if (sequence !== undefined) tick.batch.putPartitionValue(partition, INBOX_POSITION, sequence);
+      if (bundle === undefined || bundle.from === partition || bundle.from >= this.store.partitionCount) {
+        this.log.warn("an inbox message that is not a bundle of messages from another partition was skipped", { partition, sequence });
         continue;
       }
       const key = `${partition}:${bundle.from}`;
       let watermark = this.watermarks.get(key) ?? Number(this.store.readPartitionValue(partition, appliedFrom(bundle.from)) ?? 0);
       for (const [outboxSeq, message] of bundle.messages) {
         if (outboxSeq <= watermark) continue; // sent again: applied already
+        if (this.store.partitionOf(message.target) !== partition) {
+          this.log.warn("an inbox message for another partition was skipped", { partition, sequence, target: message.target });
+          continue;
+        }
         tick.send(message as MailboxMessage, message.target);
         watermark = outboxSeq;
         applied++;
@@ -81,7 +100,11 @@ export class InboxParticipant implements TickParticipant {
       tick.batch.putPartitionValue(partition, appliedFrom(bundle.from), watermark);
     }
     tick.counted(applied);
-    return { release: () => undefined, fail: () => undefined };
+    return {
+      release: () => handedOver.forEach((done) => done(true)),
+      // (Reads stand, and nothing here is a read: a landed partition's part is in its log, and the courier's round is sent again anyway.)
+      fail: () => handedOver.forEach((done) => done(false)),
+    };
   }
 
   accepts(): boolean {
@@ -91,7 +114,7 @@ export class InboxParticipant implements TickParticipant {
   deliver(_address: MailboxAddress, _message: MailboxMessage): void {}
 
   dropQueued(): void {
-    this.received = [];
+    for (const { done } of this.received.splice(0)) done?.(false);
     this.delivered = [];
   }
 

@@ -1,4 +1,4 @@
-import { canonicalTaskHubName } from "../../protocol/index.js";
+import { checkedScope } from "./log-names.js";
 
 /**
  * Where a hub's partition leases live: one JetStream KV bucket per hub, `DE_<hub>_LEASES`, holding a
@@ -16,8 +16,7 @@ export interface LeaseBucketAddress {
 const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function leaseBucketAddress(hub: string): LeaseBucketAddress {
-  const name = canonicalTaskHubName(hub);
-  if (name === undefined) throw new Error(`"${hub}" is not a task hub name`);
+  const name = checkedScope(hub);
   const bucket = `DE_${name}_LEASES`;
   return { bucket, stream: `KV_${bucket}`, heartbeatSubjects: `$KV.${bucket}.${heartbeatKey("*")}` };
 }

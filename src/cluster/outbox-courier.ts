@@ -1,7 +1,7 @@
-import type { JetStreamClient, JetStreamManager } from "nats";
+import type { JetStreamClient, JetStreamManager, NatsConnection } from "nats";
 import type { LmdbStore, LoggedWrites, MailboxMessage } from "../storage/index.js";
 import { errorMessage, type Logger } from "../log.js";
-import { encodeBundle } from "./inbox-bundle.js";
+import { encodeBundle, type InboxBundle } from "./inbox-bundle.js";
 import { partitionInboxAddress } from "./log-names.js";
 import { ensureLogStream, INBOX_DUPLICATE_WINDOW_MS } from "./log-stream.js";
 
@@ -12,6 +12,12 @@ export interface OutboxCourierOptions {
   readonly log: Logger;
   /** Messages of a partition's outbox that their targets' inboxes now hold: they may be deleted. */
   readonly delivered: (partition: number, outboxSeqs: readonly number[]) => void;
+  /**
+   * A bundle for a partition this node owns, handed over without NATS: resolves true once the target's
+   * mailbox holds it durably, false when that tick failed (the outbox is sent again after the reset).
+   * Undefined when the target is not this node's.
+   */
+  readonly handOver: (target: number, bundle: InboxBundle) => Promise<boolean> | undefined;
 }
 
 /** Messages sent in one round per source partition (one inbox message per target partition). */
@@ -34,6 +40,7 @@ export class OutboxCourier {
   private stopped = false;
 
   constructor(
+    private readonly connection: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly store: LmdbStore,
@@ -90,12 +97,46 @@ export class OutboxCourier {
           if (messages === undefined) byTarget.set(target, (messages = []));
           messages.push(entry);
         }
-        const sent = await Promise.all([...byTarget].map(([target, messages]) => this.publish(partition, target, messages)));
-        if (sent.every(Boolean)) this.options.delivered(partition, round.map(([seq]) => seq));
+        // Per target, bundles that fit in a NATS message, one after another (in order); targets at once.
+        const sendAll = async ([target, messages]: [number, Array<[number, MailboxMessage]>]) => {
+          for (const bundle of this.bundles(messages)) {
+            const handedOver = this.options.handOver(target, { from: partition, messages: bundle });
+            if (!(await (handedOver ?? this.publish(partition, target, bundle)))) return false;
+          }
+          return true;
+        };
+        const sent = await Promise.all([...byTarget].map(sendAll));
+        if (!sent.every(Boolean)) {
+          // Not all of the round arrived: later rounds must not overtake it (receivers drop what is
+          // numbered below what they applied). The reset that follows sends the whole outbox again.
+          this.queues.set(partition, []);
+          return;
+        }
+        this.options.delivered(partition, round.map(([seq]) => seq));
       }
     } finally {
       this.sending.delete(partition);
     }
+  }
+
+  /** Messages split into bundles that each fit in one NATS message (a single larger message stays alone, and fails to publish: logged). */
+  private bundles(messages: Array<[number, MailboxMessage]>): Array<Array<[number, MailboxMessage]>> {
+    const budget = (this.connection.info?.max_payload ?? 1024 * 1024) - 8 * 1024;
+    const bundles: Array<Array<[number, MailboxMessage]>> = [];
+    let current: Array<[number, MailboxMessage]> = [];
+    let bytes = 0;
+    for (const entry of messages) {
+      const size = Buffer.byteLength(JSON.stringify(entry[1])) + 24;
+      if (current.length > 0 && bytes + size > budget) {
+        bundles.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(entry);
+      bytes += size;
+    }
+    if (current.length > 0) bundles.push(current);
+    return bundles;
   }
 
   /** Publishes one bundle until it lands; false when the partition stopped being this node's first. */

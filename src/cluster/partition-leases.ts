@@ -302,7 +302,7 @@ export class PartitionLeases {
     const now = performance.now();
     if (now - (this.lastWarned.get(message) ?? -Infinity) < this.leaseMs) return;
     this.lastWarned.set(message, now);
-    this.options.log?.warn(message, { hub: this.options.hub, node: this.node, ...fields });
+    this.options.log?.warn(message, { node: this.node, ...fields }); // the logger says which hub
   }
 }
 

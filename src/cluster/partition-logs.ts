@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "nats";
 import { StoreWriteError, type CommitLog, type LmdbStore, type LoggedWrites, type PartitionWrites } from "../storage/index.js";
 import { errorMessage } from "../log.js";
-import { decodeEntry, encodeEntry } from "./log-entry.js";
-import { isLogFencedError } from "./log-errors.js";
+import { EntryReader, encodeEntryMessages } from "./log-entry.js";
+import { isLogFencedError, isLogUnavailableError } from "./log-errors.js";
 import { PartitionLog } from "./partition-log.js";
 import { partitionInboxAddress } from "./log-names.js";
 import { ensureLogStream, INBOX_DUPLICATE_WINDOW_MS } from "./log-stream.js";
@@ -18,6 +18,12 @@ export interface PartitionLogsOptions {
   readonly onApplied?: (parts: readonly LoggedWrites[]) => void;
 }
 
+/** How long a broken partition log is tried again before the node gives up, and how often. */
+const REOPEN_TIMEOUT_MS = 30_000;
+const REOPEN_RETRY_MS = 500;
+/** NATS's default max_payload, and the room left for a message's headers (message id, expectations). */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const MESSAGE_HEADROOM_BYTES = 8 * 1024;
 /** Log entries applied to the store per transaction while a partition catches up. */
 const CATCH_UP_CHUNK = 100;
 
@@ -31,6 +37,10 @@ const CATCH_UP_CHUNK = 100;
  */
 export class PartitionLogs implements CommitLog {
   private readonly logs = new Map<number, PartitionLog>();
+  /** Partitions whose log holds commits their local copy lacks (applying failed): reopened at the resync. */
+  private readonly behind = new Set<number>();
+  /** Partitions being opened, and whether they were closed (their lease lost) meanwhile. */
+  private readonly opening = new Map<number, { closed: boolean }>();
   /** Batch ids are `<node>.<boot>.<n>`: unique across nodes and restarts. */
   private readonly boot = randomUUID().slice(0, 8);
   private batches = 0;
@@ -43,6 +53,11 @@ export class PartitionLogs implements CommitLog {
     private readonly options: PartitionLogsOptions,
   ) {}
 
+  /** The largest log message: the NATS servers' max_payload, less room for headers. */
+  private get maxMessageBytes(): number {
+    return (this.connection.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - MESSAGE_HEADROOM_BYTES;
+  }
+
   /** Partitions whose log this node writes now. */
   get open(): number[] {
     return [...this.logs.keys()];
@@ -53,16 +68,25 @@ export class PartitionLogs implements CommitLog {
    * out) and applies to the store what the log holds beyond what the store has.
    */
   async openPartition(partition: number): Promise<void> {
-    const log = await PartitionLog.open(this.connection, { hub: this.options.hub, partition, replicas: this.options.replicas });
-    // Its inbox too, before anyone sends to it: a publish to a stream still being made waits for a time-out.
-    await ensureLogStream(await this.connection.jetstreamManager(), partitionInboxAddress(this.options.hub, partition), { replicas: this.options.replicas, duplicateWindowMs: INBOX_DUPLICATE_WINDOW_MS });
-    await this.catchUp(log);
-    this.logs.set(partition, log);
+    const opening = { closed: false };
+    this.opening.set(partition, opening);
+    try {
+      const log = await PartitionLog.open(this.connection, { hub: this.options.hub, partition, replicas: this.options.replicas });
+      // Its inbox too, before anyone sends to it: a publish to a stream still being made waits for a time-out.
+      await ensureLogStream(await this.connection.jetstreamManager(), partitionInboxAddress(this.options.hub, partition), { replicas: this.options.replicas, duplicateWindowMs: INBOX_DUPLICATE_WINDOW_MS });
+      await this.catchUp(log);
+      if (opening.closed) throw new PartitionClosedError(partition);
+      this.logs.set(partition, log);
+    } finally {
+      if (this.opening.get(partition) === opening) this.opening.delete(partition);
+    }
   }
 
-  /** Stops writing a partition (its lease is lost or given up): a commit to it is refused from now on. */
+  /** Stops writing a partition (its lease is lost or given up): a commit to it is refused from now on, and an open under way is given up. */
   closePartition(partition: number): void {
     this.logs.delete(partition);
+    const opening = this.opening.get(partition);
+    if (opening) opening.closed = true;
   }
 
   commit(parts: readonly PartitionWrites[]): Promise<void> {
@@ -70,37 +94,73 @@ export class PartitionLogs implements CommitLog {
       const log = this.logs.get(part.partition);
       if (log === undefined) throw new StoreWriteError(`the server could not write partition ${part.partition}: this node does not own it (now); nothing of this batch was written`, "not_owner");
       const batchId = `${this.options.node}.${this.boot}.${++this.batches}`;
-      const ack = await log.append(encodeEntry(part.writes), batchId);
-      return { ...part, position: { sequence: ack.sequence, batchId } };
+      const messages = encodeEntryMessages(part.writes, this.maxMessageBytes);
+      // Chunks of a large entry go in order, each after the one before; the entry is where its last one is.
+      const appends = messages.map((data, index) => log.append(data, index === messages.length - 1 ? batchId : `${batchId}.${index}`));
+      const acks = await Promise.all(appends);
+      return { ...part, position: { sequence: acks.at(-1)!.sequence, batchId } };
     });
     const settled = Promise.allSettled(appends);
     const applied = this.applied.then(async () => {
       const results = await settled;
       const landed = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-      await this.store.applyLogged(landed);
+      try {
+        await this.store.applyLogged(landed);
+      } catch (error) {
+        // Durable in the logs, but not in the local copy (a full disk): those partitions catch up from their logs at the resync.
+        for (const { partition } of landed) this.behind.add(partition);
+        throw new StoreWriteError(`the server could not apply a commit to its local copy: ${errorMessage(error)}`, "apply_failed", new Set(landed.map(({ partition }) => partition)));
+      }
       this.options.onApplied?.(landed);
       const failed = results.find((result) => result.status === "rejected");
       if (failed) {
         const error = asStoreWriteError(failed.reason);
-        throw new StoreWriteError(error.message, error.reason, new Set(landed.map(({ partition }) => partition)));
+        const unknown = results.some((result) => result.status === "rejected" && isLogUnavailableError(result.reason));
+        throw new StoreWriteError(error.message, error.reason, new Set(landed.map(({ partition }) => partition)), unknown);
       }
     });
     this.applied = applied.catch(() => undefined);
     return applied;
   }
 
-  /** Reopens every partition log whose chain broke (a fenced or unanswered append) and catches the store up. */
+  /**
+   * Reopens every partition log whose chain broke (a fenced or unanswered append) and catches the store
+   * up, trying for a while when NATS does not answer; a node that still cannot reach its logs then
+   * fails (the error ends the process), and its leases lapse to the other nodes.
+   */
   async resync(): Promise<void> {
     await this.applied;
     for (const [partition, log] of this.logs) {
-      if (!log.isBroken) continue;
+      if (!log.isBroken && !this.behind.has(partition)) continue;
       this.logs.delete(partition);
-      await this.openPartition(partition);
+      this.behind.delete(partition);
+      const deadline = Date.now() + REOPEN_TIMEOUT_MS;
+      for (;;) {
+        try {
+          await this.openPartition(partition);
+          break;
+        } catch (error) {
+          if (error instanceof PartitionClosedError) break; // its lease was lost meanwhile: not this node's to open
+          if (Date.now() >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, REOPEN_RETRY_MS));
+        }
+      }
     }
   }
 
   durable(): Promise<void> {
     return this.applied;
+  }
+
+  /** Appends what the store holds of a partition as the first entry of its empty log, and records the position. */
+  private async bringIn(log: PartitionLog): Promise<void> {
+    const { partition } = log;
+    const writes = this.store.readPartition(partition);
+    const batchId = `${this.options.node}.${this.boot}.import.${partition}`;
+    const messages = encodeEntryMessages(writes, this.maxMessageBytes);
+    const acks = await Promise.all(messages.map((data, index) => log.append(data, index === messages.length - 1 ? batchId : `${batchId}.${index}`)));
+    await this.store.applyLogged([{ partition, writes: [], position: { sequence: acks.at(-1)!.sequence, batchId } }]);
+    this.store.refreshPartition(partition);
   }
 
   /**
@@ -116,11 +176,17 @@ export class PartitionLogs implements CommitLog {
       if (entry?.batchId === position.batchId) from = position.sequence + 1;
       else await this.store.clearPartition(partition);
     } else if (this.store.hasPartitionData(partition)) {
-      await this.store.clearPartition(partition); // written before this store followed a log
+      // Written before this store followed a log: a data directory of a single server joining a cluster
+      // brings its state in, as the first entry of a partition's empty log; a log that has entries wins.
+      if ((await log.lastEntry()) === undefined) return this.bringIn(log);
+      await this.store.clearPartition(partition);
     }
     let chunk: LoggedWrites[] = [];
+    const entries = new EntryReader();
     for await (const entry of log.read(from)) {
-      chunk.push({ partition, writes: decodeEntry(entry.data), position: { sequence: entry.sequence, batchId: entry.batchId } });
+      const writes = entries.next(entry.data);
+      if (writes === undefined) continue; // a chunk of a larger entry
+      chunk.push({ partition, writes, position: { sequence: entry.sequence, batchId: entry.batchId } });
       if (chunk.length >= CATCH_UP_CHUNK) {
         await this.store.applyLogged(chunk);
         chunk = [];
@@ -131,8 +197,16 @@ export class PartitionLogs implements CommitLog {
   }
 }
 
+/** The partition's lease was lost while it was being opened: the open is given up. */
+class PartitionClosedError extends Error {
+  constructor(partition: number) {
+    super(`partition ${partition} was lost while it was being opened`);
+    this.name = "PartitionClosedError";
+  }
+}
+
 function asStoreWriteError(error: unknown): StoreWriteError {
   if (error instanceof StoreWriteError) return error;
   if (isLogFencedError(error)) return new StoreWriteError(`the server could not write partition ${error.partition}: another node took it over; nothing of this batch was written there`, "fenced");
-  return new StoreWriteError(`the server could not write to its partition log: ${errorMessage(error)}; nothing of this batch was written`, "log_unavailable");
+  return new StoreWriteError(`the server could not write to its partition log: ${errorMessage(error)}`, "log_unavailable", undefined, true);
 }

@@ -17,7 +17,9 @@ export const COMMIT_FAILED: Outcome = { kind: "error", code: ErrorCode.internal,
 /** The answer to each request of a tick whose commit did not reach the disk. */
 export function storeUnavailable(error: unknown): Outcome {
   const what = error instanceof StoreWriteError ? error.message : "the server could not write to its store";
-  return { kind: "error", code: ErrorCode.store_unavailable, message: `${what}. Nothing of this request was applied; reads keep working; try again later` };
+  // Cluster mode: an append that got no answer may have landed in its log.
+  const applied = error instanceof StoreWriteError && error.fateUnknown ? "It may or may not have been applied" : "Nothing of this request was applied";
+  return { kind: "error", code: ErrorCode.store_unavailable, message: `${what}. ${applied}; reads keep working; try again later` };
 }
 
 /** What a participant's turns add to a tick. */
@@ -257,8 +259,10 @@ export class CommitPipeline {
       .then(
         () => {
           if (this.failure !== undefined) return this.break(this.failure, releases);
-          // Built on memory that held a failed commit's writes (a tick with nothing to write, say a read): not released.
-          if (epoch !== this.epoch) return failAll(releases, storeUnavailable(undefined), true);
+          // Built on memory that held a failed commit's writes, with nothing to write (say a read): not released.
+          // (A tick that did write and whose commit resolved is durable: with one store that cannot follow a
+          // failed commit, but with a log per partition, as in a cluster, it can, and its answers stand.)
+          if (epoch !== this.epoch && !durable) return failAll(releases, storeUnavailable(undefined), true);
           if (durable) this.retryDelayMs = FIRST_RETRY_DELAY_MS; // the disk takes writes again
           this.release(releases, deliveries);
         },
@@ -313,10 +317,15 @@ export class CommitPipeline {
    * are answered, and writes succeed again once there is room.
    */
   private commitFailed(error: unknown, epoch: number, releases: TickRelease[]): void {
-    const first = epoch === this.epoch && this.failure === undefined;
+    const first = epoch === this.epoch && this.failure === undefined && this.recovering === undefined;
     const partitions = error instanceof StoreWriteError ? error.landed : undefined;
     const landed = partitions && partitions.size > 0 ? (id: string) => partitions.has(this.store.partitionOf(id)) : undefined;
     failAll(releases, storeUnavailable(error), true, landed);
+    if (this.recovering !== undefined && epoch === this.epoch && this.failure === undefined) {
+      this.reassignedAgain = true; // a recovery (a change of owned partitions) is under way: it resyncs once more
+      this.epoch++;
+      return;
+    }
     if (!first) return; // this failure's recovery is under way (or the pipeline broke)
     this.epoch++;
     const now = Date.now();

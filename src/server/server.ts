@@ -272,9 +272,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await hubs.close();
         await cluster?.connection.close();
       })()),
-    abort: () => {
+    abort: async () => {
       health.stop();
-      return hubs.abort();
+      await hubs.abort();
+      await cluster?.connection.close();
     },
   };
 }
@@ -322,6 +323,8 @@ export interface ClusterServerOptions {
   readonly replicas?: number;
   /** How long a partition's lease lasts without renewal (default 5 s): about how long a dead node's partitions wait for a new owner. */
   readonly leaseMs?: number;
+  /** The cluster's name, when several clusters share the NATS servers. */
+  readonly name?: string;
 }
 
 /** Connects to NATS (giving up with a clear error when no server answers at start). */
@@ -334,7 +337,7 @@ async function joinCluster(options: ClusterServerOptions, log: Logger): Promise<
   }
   const replicas = options.replicas ?? (connection.info?.cluster ? 3 : 1);
   log.info("joined the cluster", { node: options.node, nats: connection.getServer(), replicas });
-  return { connection, node: options.node, replicas, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }) };
+  return { connection, node: options.node, replicas, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }), ...(options.name === undefined ? {} : { name: options.name }) };
 }
 
 /** Addresses only this machine can reach. */

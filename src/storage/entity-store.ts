@@ -163,6 +163,8 @@ export class StoreWriteError extends Error {
      * own log, and a commit can reach some and not others). Their actors' requests were applied.
      */
     readonly landed?: ReadonlySet<number>,
+    /** Cluster mode: a part got no answer from its log, so it may be there: its requests may have been applied. */
+    readonly fateUnknown = false,
   ) {
     super(message);
     this.name = "StoreWriteError";

@@ -397,6 +397,13 @@ export class LmdbStore implements EntityStore {
     });
   }
 
+  /** Everything stored of a partition, as writes that would make it again. */
+  readPartition(partition: number): StoreWrite[] {
+    const writes: Write[] = [];
+    for (const { key, value } of this.db.getRange({ start: [partition], end: [partition + 1] })) writes.push({ key: key as Key, value });
+    return writes;
+  }
+
   /** True when anything of the partition is stored. */
   hasPartitionData(partition: number): boolean {
     for (const _ of this.db.getKeys({ start: [partition], end: [partition + 1], limit: 1 })) return true;

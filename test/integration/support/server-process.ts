@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { conformanceClusterArgs } from "./test-server.js";
 
 const CLI = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));
 
@@ -29,7 +30,9 @@ export async function runCliToEnd(args: string[]): Promise<{ code: number | null
 
 /** `durable-entities serve` as a child process; resolves once it prints its URL. */
 export async function startServerProcess(args: string[]): Promise<{ child: ChildProcess; url: string; stderr(): string }> {
-  const child = runCli(["serve", ...args], { env: { DURABLE_ENTITIES_LOG: "warn" } });
+  const dataAt = args.indexOf("--data");
+  const cluster = args.includes("--cluster") ? [] : conformanceClusterArgs(dataAt >= 0 ? args[dataAt + 1]! : "data");
+  const child = runCli(["serve", ...args, ...cluster], { env: { DURABLE_ENTITIES_LOG: "warn" } });
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
