@@ -14,9 +14,9 @@ import { killAll, onExit, profileWorkersInto } from "./children.js";
 import { printProfileSummary, summarizeProfile } from "./cpu-profile-summary.js";
 import { jsonLine, label, printTable, targetsMet, type ScenarioResult } from "./report.js";
 import { callRoundtrip } from "./scenarios/call-roundtrip.js";
-import { clusterFailover } from "./scenarios/cluster-failover.js";
+import { clusterFailover, clusterFailoverTrickle } from "./scenarios/cluster-failover.js";
 import { isClusterScenario, type ClusterScenario } from "./scenarios/cluster-nodes.js";
-import { clusterOneNodeSignals, clusterSignals } from "./scenarios/cluster-signals.js";
+import { clusterOneNodeSignals, clusterSignals, clusterThreeNodesOneReplicaSignals } from "./scenarios/cluster-signals.js";
 import { fanOutFanIn } from "./scenarios/fan-out-fan-in.js";
 import { heldConnections } from "./scenarios/held-connections.js";
 import { httpSignals, httpStarts } from "./scenarios/http-load.js";
@@ -49,7 +49,7 @@ const SCENARIOS: Scenario[] = [
  * Not in the default run: each starts NATS (nats-server must be installed) and several nodes, and on a
  * small machine they measure the replicated log's overhead rather than anything the default run does.
  */
-const CLUSTER_SCENARIOS: ClusterScenario[] = [clusterSignals, clusterOneNodeSignals, clusterFailover];
+const CLUSTER_SCENARIOS: ClusterScenario[] = [clusterSignals, clusterOneNodeSignals, clusterThreeNodesOneReplicaSignals, clusterFailover, clusterFailoverTrickle];
 const ALL_SCENARIOS: Array<Scenario | ClusterScenario> = [...SCENARIOS, ...CLUSTER_SCENARIOS];
 
 interface Options {
@@ -177,6 +177,13 @@ async function runClusterScenario(scenario: ClusterScenario, name: string, drive
   for (const failure of result.failures) console.log(`[${name}] CORRECTNESS FAILURE: ${failure}`);
   const verdict = result.figures.some((figure) => figure.target !== undefined) ? (targetsMet(result) ? "all targets met" : "targets missed") : result.failures.length > 0 ? "failed" : "done";
   console.log(`[${label(result)}] ${verdict} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+  // The nodes' profiles were printed by the scenario as it stopped them; the load processes' are here.
+  if (options.profileDir && options.profileLoad) {
+    for (const file of profilesSince(join(options.profileDir, "load"), startedAt)) {
+      console.log(`[${name}] load process CPU profile: ${file}`);
+      printProfileSummary(summarizeProfile(file), 15);
+    }
+  }
   return result;
 }
 

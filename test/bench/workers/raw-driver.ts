@@ -35,7 +35,11 @@ export class RawConnection {
           else if (frame.type === "welcome" && !welcomed) {
             welcomed = true;
             resolve(new RawConnection(socket, 1000));
-          } else if (frame.type === "error") onError(`${frame.code}: ${frame.message}`, frame.id);
+          } else if (frame.type === "error") {
+            // Equal errors released together come as one frame listing their ids.
+            if (frame.ids) for (const id of frame.ids) onError(`${frame.code}: ${frame.message}`, id);
+            else onError(`${frame.code}: ${frame.message}`, frame.id);
+          }
         }
       });
     });
