@@ -95,6 +95,8 @@ export class ForwardedRequests {
   private async send(partition: number, forwarded: Forwarded, resendable: boolean): Promise<Outcome> {
     const deadline = Date.now() + FORWARD_DEADLINE_MS;
     const data = encoder.encode(JSON.stringify(forwarded));
+    /** Set once a try got no answer: it may have been applied, so a final failure cannot say it was not. */
+    let unanswered = false;
     for (;;) {
       let answer: ForwardAnswer | undefined;
       try {
@@ -105,9 +107,13 @@ export class ForwardedRequests {
         if (!noOwner && !resendable) {
           return unavailable(`the node owning partition ${partition} did not answer in time (${errorMessage(error)}); the request may or may not have been applied`);
         }
+        if (!noOwner) unanswered = true;
       }
       if (answer && "outcome" in answer) return answer.outcome;
-      if (Date.now() >= deadline || this.stopped) return unavailable(`no node of the cluster took partition ${partition} within ${FORWARD_DEADLINE_MS / 1000} s; nothing was applied`);
+      if (Date.now() >= deadline || this.stopped) {
+        const applied = unanswered ? "it may or may not have been applied" : "nothing was applied";
+        return unavailable(`no node of the cluster answered for partition ${partition} within ${FORWARD_DEADLINE_MS / 1000} s; ${applied}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
     }
   }

@@ -13,5 +13,7 @@ export function connectToNats(servers: string | string[], name: string): Promise
     // after a server dies; the client already tries the other servers first.
     reconnectTimeWait: 250,
     pingInterval: 10_000,
+    // Every request would otherwise build an Error with a stack trace up front (profiled: 6 to 13 % of a node's time).
+    noAsyncTraces: true,
   });
 }

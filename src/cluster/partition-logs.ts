@@ -18,6 +18,8 @@ export interface PartitionLogsOptions {
   readonly onApplied?: (parts: readonly LoggedWrites[]) => void;
 }
 
+/** Times a partition's open reads its log again when its fencing entry is refused (the previous owner is still appending). */
+const FENCE_ATTEMPTS = 20;
 /** How long a broken partition log is tried again before the node gives up, and how often. */
 const REOPEN_TIMEOUT_MS = 30_000;
 const REOPEN_RETRY_MS = 500;
@@ -71,12 +73,25 @@ export class PartitionLogs implements CommitLog {
     const opening = { closed: false };
     this.opening.set(partition, opening);
     try {
-      const log = await PartitionLog.open(this.connection, { hub: this.options.hub, partition, replicas: this.options.replicas });
       // Its inbox too, before anyone sends to it: a publish to a stream still being made waits for a time-out.
       await ensureLogStream(await this.connection.jetstreamManager(), partitionInboxAddress(this.options.hub, partition), { replicas: this.options.replicas, duplicateWindowMs: INBOX_DUPLICATE_WINDOW_MS });
-      await this.catchUp(log);
-      if (opening.closed) throw new PartitionClosedError(partition);
-      this.logs.set(partition, log);
+      for (let attempt = 1; ; attempt++) {
+        const log = await PartitionLog.open(this.connection, { hub: this.options.hub, partition, replicas: this.options.replicas });
+        await this.catchUp(log);
+        if (opening.closed) throw new PartitionClosedError(partition);
+        // Fence at once, with an empty entry after the last one read: from now on the previous owner's
+        // appends are refused (not only from this node's first commit on), so nothing it appends later
+        // can be missing from this node's copy while it answers reads. Refused: the previous owner
+        // appended meanwhile; read again.
+        try {
+          await this.fence(log);
+        } catch (error) {
+          if (isLogFencedError(error) && attempt < FENCE_ATTEMPTS) continue;
+          throw error;
+        }
+        this.logs.set(partition, log);
+        return;
+      }
     } finally {
       if (this.opening.get(partition) === opening) this.opening.delete(partition);
     }
@@ -150,6 +165,13 @@ export class PartitionLogs implements CommitLog {
 
   durable(): Promise<void> {
     return this.applied;
+  }
+
+  /** Appends an empty entry (the partition's new owner's first) and records its position. */
+  private async fence(log: PartitionLog): Promise<void> {
+    const batchId = `${this.options.node}.${this.boot}.${++this.batches}`;
+    const ack = await log.append(encodeEntryMessages([], this.maxMessageBytes)[0]!, batchId);
+    await this.store.applyLogged([{ partition: log.partition, writes: [], position: { sequence: ack.sequence, batchId } }]);
   }
 
   /** Appends what the store holds of a partition as the first entry of its empty log, and records the position. */
