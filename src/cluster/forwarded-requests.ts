@@ -12,6 +12,16 @@ type Forwarded = { readonly to: "entity"; readonly request: OperationRequest } |
 /** The owner's answer: the outcome, or word that it does not own the partition (any more). */
 type ForwardAnswer = { readonly outcome: Outcome } | { readonly moved: true };
 
+/** A forwarded request waiting to be sent to its partition's owner, and where its answer goes. */
+interface PendingForward {
+  readonly forwarded: Forwarded;
+  /** True when a second application is impossible (a numbered signal, a read, a client's start): sent again after a try with no answer. */
+  readonly resendable: boolean;
+  readonly answer: (outcome: Outcome) => void;
+}
+
+/** Most requests sent to an owner in one message. */
+const MAX_BATCH = 500;
 /** How long a forwarded request keeps looking for its partition's owner (a partition moving after a node died takes a lease's time). */
 const FORWARD_DEADLINE_MS = 30_000;
 /** How long one try waits for the owner's answer (the owner answers after the commit). */
@@ -32,6 +42,11 @@ const encoder = new TextEncoder();
  */
 export class ForwardedRequests {
   private readonly subscriptions = new Map<number, Subscription>();
+  /** Requests waiting to be forwarded, per partition, in order; and the partitions with a batch on its way. */
+  private readonly queues = new Map<number, PendingForward[]>();
+  private readonly sending = new Set<number>();
+  /** True while serve() submits forwarded requests to this node's runtime. */
+  private serving = false;
   private stopped = false;
 
   constructor(
@@ -73,75 +88,157 @@ export class ForwardedRequests {
     this.subscriptions.clear();
   }
 
+  /** True when the request must go through the queue: another node owns its partition, or requests are on their way to it. */
+  private mustForward(id: string): boolean {
+    if (this.serving) return false; // a forwarded request, submitted here by serve(): it has arrived
+    return !this.store.isLocal(id) || this.queues.has(this.store.partitionOf(id));
+  }
+
   private forwardEntity(request: OperationRequest): boolean {
+    if (!this.mustForward(request.entityId)) return false;
     if (request.message || request.timer || request.maintenance?.kind === "clean") return false;
     const { replyTo, requestId, ...data } = request;
-    void this.send(this.store.partitionOf(request.entityId), { to: "entity", request: data }, request.sender !== undefined).then((outcome) => replyTo?.deliver(requestId ?? 0, outcome));
+    this.enqueue(this.store.partitionOf(request.entityId), { forwarded: { to: "entity", request: data }, resendable: request.sender !== undefined, answer: (outcome) => replyTo?.deliver(requestId ?? 0, outcome) });
     return true;
   }
 
   private forwardInstance(request: InstanceRequest): boolean {
+    if (!this.mustForward(request.instanceId)) return false;
     if ("message" in request && request.message) return false;
     if ("timer" in request && request.timer) return false;
     if ("workItem" in request && request.workItem) return false;
     if ("parent" in request && request.parent) return false;
     const { replyTo, requestId, ...data } = request;
-    const idempotent = request.kind === "read" || (request.kind === "start" && request.sender !== undefined);
-    void this.send(this.store.partitionOf(request.instanceId), { to: "instance", request: data as InstanceRequest }, idempotent).then((outcome) => replyTo?.deliver(requestId ?? 0, outcome));
+    const resendable = request.kind === "read" || (request.kind === "start" && request.sender !== undefined);
+    this.enqueue(this.store.partitionOf(request.instanceId), { forwarded: { to: "instance", request: data as InstanceRequest }, resendable, answer: (outcome) => replyTo?.deliver(requestId ?? 0, outcome) });
     return true;
   }
 
-  /** Sends until the owner answers; `resendable` when a second application is impossible (tried again after a try with no answer). */
-  private async send(partition: number, forwarded: Forwarded, resendable: boolean): Promise<Outcome> {
+  /**
+   * Requests for one partition leave in the order they came, a batch at a time: the next batch waits
+   * until every request of this one is answered (tried again, in order, while the partition moves). A
+   * client's signals to one entity must reach it in the order sent: its de-duplication takes a signal
+   * numbered below one applied for a resend.
+   */
+  private enqueue(partition: number, pending: PendingForward): void {
+    let queue = this.queues.get(partition);
+    if (queue === undefined) this.queues.set(partition, (queue = []));
+    queue.push(pending);
+    if (!this.sending.has(partition)) void this.pump(partition, queue);
+  }
+
+  private async pump(partition: number, queue: PendingForward[]): Promise<void> {
+    this.sending.add(partition);
+    try {
+      while (queue.length > 0) await this.send(partition, queue.splice(0, this.batchLength(queue)));
+    } finally {
+      this.sending.delete(partition);
+      if (queue.length === 0 && this.queues.get(partition) === queue) this.queues.delete(partition);
+    }
+  }
+
+  /** How many of the queue's first requests fit in one NATS message (at least one: a larger one goes alone). */
+  private batchLength(queue: readonly PendingForward[]): number {
+    const budget = (this.connection.info?.max_payload ?? 1024 * 1024) - 8 * 1024;
+    let bytes = 0;
+    let count = 0;
+    for (const pending of queue) {
+      bytes += Buffer.byteLength(JSON.stringify(pending.forwarded)) + 1;
+      if (count === MAX_BATCH || (count > 0 && bytes > budget)) break;
+      count++;
+    }
+    return count;
+  }
+
+  /** Sends a batch until every request of it is answered by the owner (or given up on); answers each. */
+  private async send(partition: number, batch: PendingForward[]): Promise<void> {
     const deadline = Date.now() + FORWARD_DEADLINE_MS;
-    const data = encoder.encode(JSON.stringify(forwarded));
-    /** Set once a try got no answer: it may have been applied, so a final failure cannot say it was not. */
-    let unanswered = false;
+    /** Requests of the batch that a try left without an answer: they may have been applied. */
+    const unanswered = new Set<PendingForward>();
+    let waiting = batch;
     for (;;) {
-      let answer: ForwardAnswer | undefined;
+      const resendable = waiting.every((pending) => pending.resendable);
+      let answers: ForwardAnswer[] | undefined;
       try {
         const timeout = Math.max(1, Math.min(resendable ? RESENDABLE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS, deadline - Date.now()));
-        answer = answerOf(jsonOf(await this.connection.request(requestSubject(this.hub, partition), data, { timeout })));
+        const data = encoder.encode(JSON.stringify({ requests: waiting.map((pending) => pending.forwarded) }));
+        answers = answersOf(jsonOf(await this.connection.request(requestSubject(this.hub, partition), data, { timeout })), waiting.length);
       } catch (error) {
         const noOwner = (error as { code?: string }).code === "503"; // no node listens: the partition has no owner now
-        if (!noOwner && !resendable) {
-          return unavailable(`the node owning partition ${partition} did not answer in time (${errorMessage(error)}); the request may or may not have been applied`);
+        if (!noOwner) {
+          for (const pending of waiting) unanswered.add(pending);
+          // What may not be sent twice is answered now; the rest is tried again.
+          const final = waiting.filter((pending) => !pending.resendable);
+          for (const pending of final) pending.answer(unavailable(`the node owning partition ${partition} did not answer in time (${errorMessage(error)}); the request may or may not have been applied`));
+          waiting = waiting.filter((pending) => pending.resendable);
         }
-        if (!noOwner) unanswered = true;
       }
-      if (answer && "outcome" in answer) return answer.outcome;
+      if (answers) {
+        const moved: PendingForward[] = [];
+        waiting.forEach((pending, index) => {
+          const answer = answers[index]!;
+          if ("outcome" in answer) pending.answer(answer.outcome);
+          else moved.push(pending);
+        });
+        waiting = moved;
+      }
+      if (waiting.length === 0) return;
       if (Date.now() >= deadline || this.stopped) {
-        const applied = unanswered ? "it may or may not have been applied" : "nothing was applied";
-        return unavailable(`no node of the cluster answered for partition ${partition} within ${FORWARD_DEADLINE_MS / 1000} s; ${applied}`);
+        for (const pending of waiting) {
+          const applied = unanswered.has(pending) ? "it may or may not have been applied" : "nothing was applied";
+          pending.answer(unavailable(`no node of the cluster answered for partition ${partition} within ${FORWARD_DEADLINE_MS / 1000} s; ${applied}`));
+        }
+        return;
       }
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
     }
   }
 
-  /** A request forwarded to this node: submitted here when this node owns its partition, answered once its outcome is known. */
+  /** Requests forwarded to this node, in order: submitted here when this node owns their partition, answered together once every outcome is known. */
   private serve(message: Msg): void {
-    const forwarded = forwardedOf(jsonOf(message));
-    if (forwarded === undefined) {
-      this.log.warn("a message on a request subject that is not a forwarded request was dropped", { subject: message.subject });
+    const body = jsonOf(message);
+    const requests = isRecord(body) && Array.isArray(body.requests) && body.requests.length <= MAX_BATCH ? body.requests.map(forwardedOf) : undefined;
+    if (requests === undefined || requests.length === 0) {
+      this.log.warn("a message on a request subject that is not a batch of forwarded requests was dropped", { subject: message.subject });
       return;
     }
-    const id = forwarded.to === "entity" ? forwarded.request.entityId : forwarded.request.instanceId;
-    const answer = (body: ForwardAnswer) => {
+    const answers: Array<ForwardAnswer | undefined> = requests.map(() => undefined);
+    let left = requests.length;
+    const answer = (index: number, body: ForwardAnswer) => {
+      if (answers[index] !== undefined) return;
+      answers[index] = body;
+      if (--left > 0) return;
       try {
-        message.respond(encoder.encode(JSON.stringify(body)));
+        message.respond(encoder.encode(JSON.stringify({ answers })));
       } catch (error) {
-        this.log.warn("answering a forwarded request failed", { error: errorMessage(error) });
+        this.log.warn("answering forwarded requests failed", { error: errorMessage(error) });
       }
     };
-    if (!this.store.isLocal(id)) return answer({ moved: true });
-    // Refused because the partition left this node meanwhile (its part of the commit did not land: nothing
-    // was applied): the sender finds the new owner. Any other answer, a refusal included, is final.
-    const moved = (outcome: Outcome) => outcome.kind === "error" && outcome.code === ErrorCode.store_unavailable && !outcome.message.includes("may or may not") && !this.store.isLocal(id);
-    const replyTo = { deliver: (_requestId: number, outcome: Outcome) => answer(moved(outcome) ? { moved: true } : { outcome }) };
-    if (forwarded.to === "entity") this.runtime.submit({ ...forwarded.request, replyTo, requestId: 0 });
-    else if (this.host) this.host.submit({ ...forwarded.request, replyTo, requestId: 0 } as InstanceRequest);
-    else answer({ outcome: { kind: "error", code: ErrorCode.unknown_orchestration, message: "this app defines no orchestrations" } });
+    requests.forEach((forwarded, index) => {
+      if (forwarded === undefined) return answer(index, { outcome: { kind: "error", code: ErrorCode.bad_request, message: "not a forwarded request" } });
+      const id = forwarded.to === "entity" ? forwarded.request.entityId : forwarded.request.instanceId;
+      if (!this.store.isLocal(id)) return answer(index, { moved: true });
+      // Refused because the partition left this node meanwhile (its part of the commit did not land: nothing
+      // was applied): the sender finds the new owner. Any other answer, a refusal included, is final.
+      const moved = (outcome: Outcome) => outcome.kind === "error" && outcome.code === ErrorCode.store_unavailable && !outcome.message.includes("may or may not") && !this.store.isLocal(id);
+      const replyTo = { deliver: (_requestId: number, outcome: Outcome) => answer(index, moved(outcome) ? { moved: true } : { outcome }) };
+      if (forwarded.to === "instance" && !this.host) return answer(index, { outcome: { kind: "error", code: ErrorCode.unknown_orchestration, message: "this app defines no orchestrations" } });
+      this.serving = true;
+      try {
+        if (forwarded.to === "entity") this.runtime.submit({ ...forwarded.request, replyTo, requestId: 0 });
+        else this.host!.submit({ ...forwarded.request, replyTo, requestId: 0 } as InstanceRequest);
+      } finally {
+        this.serving = false;
+      }
+    });
   }
+}
+
+/** The owner's answers to a batch, or undefined when the reply is not that (it is treated as no answer). */
+function answersOf(value: unknown, count: number): ForwardAnswer[] | undefined {
+  if (!isRecord(value) || !Array.isArray(value.answers) || value.answers.length !== count) return undefined;
+  const answers = value.answers.map(answerOf);
+  return answers.every((answer) => answer !== undefined) ? (answers as ForwardAnswer[]) : undefined;
 }
 
 /** An owner's answer, or undefined when the reply is not one (it is treated as no answer). */

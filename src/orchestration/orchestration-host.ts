@@ -57,7 +57,7 @@ export class OrchestrationHost implements TickParticipant {
   private readonly worker: ActivityWorker;
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly meter: OrchestrationMeter | undefined;
-  /** Cluster mode: sends a request for an instance of a partition another node owns to that node; false when it cannot be. */
+  /** Cluster mode: sends a request for an instance of a partition another node owns (or that forwarded requests are still on their way to) to its owner; false when it is not forwarded. */
   forward: ((request: InstanceRequest) => boolean) | undefined;
 
   constructor(options: OrchestrationHostOptions) {
@@ -125,8 +125,8 @@ export class OrchestrationHost implements TickParticipant {
       return;
     }
     const { store } = this.pipeline;
+    if (this.forward?.(request)) return;
     if (!store.isLocal(request.instanceId)) {
-      if (this.forward?.(request)) return;
       request.replyTo?.deliver(request.requestId ?? 0, notLocal(request.instanceId, store.partitionOf(request.instanceId)));
       return;
     }

@@ -84,7 +84,8 @@ export class EntityRuntime implements TickParticipant {
   private parked: Array<[TimerAddress, EntityMessage]> = [];
   /**
    * Cluster mode: sends a request for an entity of a partition another node owns to that node (it
-   * answers the request's replyTo); false when the request cannot be forwarded (it is answered here).
+   * answers the request's replyTo), or of an owned partition while requests forwarded earlier are
+   * still on their way to it (order is kept); false when the request is not forwarded.
    */
   forward: ((request: OperationRequest) => boolean) | undefined;
 
@@ -132,8 +133,8 @@ export class EntityRuntime implements TickParticipant {
       request.replyTo?.deliver(request.requestId ?? 0, outcome);
       return;
     }
+    if (this.forward?.(request)) return;
     if (!this.store.isLocal(request.entityId)) {
-      if (this.forward?.(request)) return;
       request.replyTo?.deliver(request.requestId ?? 0, notLocal(request.entityId, this.store.partitionOf(request.entityId)));
       return;
     }

@@ -1,4 +1,8 @@
 import type { ChildProcess } from "node:child_process";
+import type { NatsConnection } from "nats";
+import { decodeEntry } from "../../../src/cluster/log-entry.js";
+import { partitionInboxAddress, partitionLogAddress } from "../../../src/cluster/log-names.js";
+import { partitionOf } from "../../../src/storage/partition-hash.js";
 import { freePort, tempDataDir } from "../support/test-server.js";
 import { killAndWait, startServerProcess } from "../support/server-process.js";
 
@@ -31,11 +35,11 @@ export class TestCluster {
     return node;
   }
 
-  /** Like start(), on a given port: a node that takes the place of one that died (its clients reconnect to the same URL). */
-  async startAt(name: string, port: number): Promise<ClusterNode> {
+  /** Like start(), on a given port (a node that takes the place of one that died: its clients reconnect to the same URL), with more `serve` options if given. */
+  async startAt(name: string, port: number, extraArgs: readonly string[] = []): Promise<ClusterNode> {
     const dir = tempDataDir();
     this.dirs.push(dir);
-    const args = ["--data", dir.path, "--port", String(port), "--cluster", this.natsUrls.join(","), "--node", name, "--lease-ms", String(this.leaseMs)];
+    const args = ["--data", dir.path, "--port", String(port), "--cluster", this.natsUrls.join(","), "--node", name, "--lease-ms", String(this.leaseMs), ...extraArgs];
     const started = await startServerProcess(args);
     const node = { name, ...started };
     this.nodes.push(node);
@@ -104,4 +108,75 @@ export class TestCluster {
     await Promise.all(this.nodes.map((node) => killAndWait(node.child, "SIGKILL")));
     for (const dir of this.dirs) dir.cleanup();
   }
+}
+
+/**
+ * For failure reports: what a partition's log says of one entity, entry by entry — sequence, batch id
+ * (its writer node first), milliseconds since `originMs`, the record's version and state, and the
+ * signal marks written with it (client name: last signal number applied).
+ */
+export async function entityHistory(connection: NatsConnection, id: string, originMs: number, hub = "default", partitions = 16): Promise<string> {
+  const partition = partitionOf(id, partitions);
+  const { stream } = partitionLogAddress(hub, partition);
+  const jsm = await connection.jetstreamManager();
+  const { first_seq: first, last_seq: last } = (await jsm.streams.info(stream)).state;
+  const steps: string[] = [];
+  for (let sequence = Math.max(1, first); sequence <= last; sequence++) {
+    const message = await jsm.streams.getMessage(stream, { seq: sequence });
+    let writes: ReturnType<typeof decodeEntry>;
+    try {
+      writes = decodeEntry(message.data);
+    } catch {
+      continue; // a chunk of a large entry: none of the tests' entries are
+    }
+    const parts = writes
+      .filter(({ key }) => (key[1] === "e" || key[1] === "s") && key[2] === id)
+      .map(({ key, value }) => {
+        if (key[1] === "s") {
+          const [seq, , clientId] = JSON.parse(value!) as [number, number, string];
+          return `mark(${clientId.split("/")[0]})=${seq}`;
+        }
+        const record = value === undefined ? undefined : (JSON.parse(value) as { version: number; state: unknown });
+        return `v${record?.version}=${JSON.stringify(record?.state)}`;
+      });
+    if (parts.length === 0) continue;
+    const atMs = Date.parse(message.timestamp.replace(/(\.\d{3})\d*/, "$1"));
+    steps.push(`${sequence}:${message.header.get("Nats-Msg-Id")}@${atMs - originMs}:${parts.join(",")}`);
+  }
+  return `${id} (partition ${partition}): ${steps.join(" ")}`;
+}
+
+/**
+ * For failure reports: every message of every partition's log and inbox whose text holds `needle` (an
+ * instance or entity id), in stream order, as `stream seq msgId @ms-since-origin: text` (text cut short).
+ */
+export async function traceInStreams(connection: NatsConnection, needle: string, originMs: number, hub = "default", partitions = 16): Promise<string[]> {
+  const jsm = await connection.jetstreamManager();
+  const decoder = new TextDecoder();
+  const found: string[] = [];
+  for (let partition = 0; partition < partitions; partition++) {
+    for (const { stream } of [partitionLogAddress(hub, partition), partitionInboxAddress(hub, partition)]) {
+      let state: { first_seq: number; last_seq: number };
+      try {
+        state = (await jsm.streams.info(stream)).state;
+      } catch {
+        continue;
+      }
+      for (let sequence = Math.max(1, state.first_seq); sequence <= state.last_seq; sequence++) {
+        const message = await jsm.streams.getMessage(stream, { seq: sequence }).catch(() => undefined);
+        if (message === undefined) continue;
+        const text = decoder.decode(message.data);
+        let at = text.indexOf(needle);
+        if (at < 0) continue;
+        const excerpts: string[] = [];
+        while (at >= 0 && excerpts.length < 6) {
+          excerpts.push(text.slice(Math.max(0, at - 160), at + 240));
+          at = text.indexOf(needle, at + 240);
+        }
+        const atMs = Date.parse(message.timestamp.replace(/(\.\d{3})\d*/, "$1"));
+        found.push(`${stream} ${sequence} ${message.header?.get("Nats-Msg-Id") ?? ""} @${atMs - originMs}: ${excerpts.join(" … ")}`);
+      }
+    }
+  }
+  return found;
 }
