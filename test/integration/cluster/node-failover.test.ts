@@ -15,7 +15,7 @@ describe("three nodes on a three-server NATS cluster, one killed under load", ()
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it("its partitions move to the others; every acknowledged signal is applied exactly once; transfers in flight complete", { timeout: 180_000 }, async () => {
+  it("its partitions move to the others; every acknowledged signal is applied exactly once; transfers in flight complete", { timeout: 300_000 }, async () => {
     const nats = await startNatsCluster(3);
     cleanups.push(() => nats.stop());
     const cluster = new TestCluster(nats.urls);
@@ -57,10 +57,11 @@ describe("three nodes on a three-server NATS cluster, one killed under load", ()
     expect(acked).toBe(3 * ROUNDS * COUNTERS);
     const values = await Promise.all(Array.from({ length: COUNTERS }, (_, k) => first.call<number>(`Counter/k${k}`, "get")));
     expect(values).toEqual(Array.from({ length: COUNTERS }, () => 3 * ROUNDS));
-    for (const { instanceId } of transfers) {
-      const status = await first.waitForCompletion<typeof Transfer>(instanceId, { timeoutMs: 60_000 });
-      expect(status.runtimeStatus, instanceId).toBe("Completed");
-      expect((status.output as TransferOutput).ok, instanceId).toBe(true);
+    // All at once, with one generous deadline: on a loaded machine (the whole suite beside it) each step of a transfer crosses partitions.
+    const statuses = await Promise.all(transfers.map(({ instanceId }) => first.waitForCompletion<typeof Transfer>(instanceId, { timeoutMs: 150_000 })));
+    for (const [index, status] of statuses.entries()) {
+      expect(status.runtimeStatus, transfers[index]!.instanceId).toBe("Completed");
+      expect((status.output as TransferOutput).ok, transfers[index]!.instanceId).toBe(true);
     }
     const balances = await Promise.all(Array.from({ length: 8 }, (_, i) => first.call<number>(`Account/a${i}`, "get")));
     expect(balances.reduce((sum, balance) => sum + balance, 0)).toBe(8_000);
