@@ -108,9 +108,10 @@ export class OutboxCourier {
         const sent = await Promise.all([...byTarget].map(sendAll));
         if (!sent.every(Boolean)) {
           // Not all of the round arrived: later rounds must not overtake it (receivers drop what is
-          // numbered below what they applied). The reset that follows sends the whole outbox again.
-          this.queues.set(partition, []);
-          return;
+          // numbered below what they applied). The reset that follows sends the whole outbox again;
+          // when it already has (the queue is a new one), that queue goes on.
+          if (this.queues.get(partition) === queue) this.queues.set(partition, []);
+          continue;
         }
         this.options.delivered(partition, round.map(([seq]) => seq));
       }
