@@ -1,3 +1,5 @@
+import { stableHash } from "../storage/index.js";
+
 /**
  * How many partitions a node should hold, and which ones it prefers.
  *
@@ -21,17 +23,5 @@ export function fairShare(partitionCount: number, liveNodes: readonly string[], 
  * different partitions first (fewer lost compare-and-set races), and the same ones on every run.
  */
 export function preference(node: string, partition: number): number {
-  // FNV-1a over the pair, then murmur3's finalizer so that similar names spread over the whole range.
-  let hash = 0x811c9dc5;
-  const text = `${node}/${partition}`;
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
+  return stableHash(`${node}/${partition}`);
 }
