@@ -75,6 +75,9 @@ export class PartitionLogs implements CommitLog {
     try {
       // Its inbox too, before anyone sends to it: a publish to a stream still being made waits for a time-out.
       await ensureLogStream(await this.connection.jetstreamManager(), partitionInboxAddress(this.options.hub, partition), { replicas: this.options.replicas, duplicateWindowMs: INBOX_DUPLICATE_WINDOW_MS });
+      // This node's own applies still in flight (entries of an earlier ownership of this partition)
+      // land before the catch-up reads where the copy stands.
+      await this.applied;
       for (let attempt = 1; ; attempt++) {
         const log = await PartitionLog.open(this.connection, { hub: this.options.hub, partition, replicas: this.options.replicas });
         await this.catchUp(log);

@@ -375,11 +375,17 @@ export class LmdbStore implements EntityStore {
    * Applies log entries, in the order given, in one transaction, each with its partition's new
    * position. Resolves once committed: not flushed, since the log is what is durable; a crash loses at
    * most a tail of applied entries, and a partition's position goes back with them (same transaction).
+   * An entry at or before its partition's position is skipped: the copy has it already (a late apply
+   * after the partition caught up from its log must not roll the copy back).
    */
   async applyLogged(parts: readonly LoggedWrites[]): Promise<void> {
     if (parts.length === 0) return;
     await this.db.transaction(() => {
+      const positions = new Map<number, number>();
       for (const part of parts) {
+        const at = positions.get(part.partition) ?? this.appliedPosition(part.partition)?.sequence ?? 0;
+        if (part.position.sequence <= at) continue;
+        positions.set(part.partition, part.position.sequence);
         for (const { key, value } of part.writes as Write[]) {
           if (value === undefined) this.db.removeSync(key);
           else this.db.putSync(key, value);
