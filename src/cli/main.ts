@@ -22,7 +22,7 @@ usage:
                          [--auth TOKENS-FILE] [--allow-origin ORIGIN]... [--insecure]
                          [--tls-cert FILE --tls-key FILE] [--heartbeat-interval S] [--max-connections N]
                          [--rate-limit N] [--max-state-bytes N] [--log-level LEVEL]
-                         [--cluster nats://HOST:PORT[,...] --node NAME [--replicas N] [--lease-ms N] [--cluster-name NAME]]
+                         [--cluster nats://HOST:PORT[,...] --node NAME [--replicas N] [--lease-ms N] [--cluster-name NAME] [--snapshot-entries N]]
   durable-entities --version | -v                           prints the version
   durable-entities help | --help | -h                       prints this help
 

@@ -13,7 +13,7 @@ import { integerOption, listOption, rejectUnknownOptions, stringOption, UsageErr
 
 /** `durable-entities serve`: runs until SIGINT/SIGTERM, then finishes queued work and makes it durable. */
 export async function serveCommand(args: ParsedArgs): Promise<void> {
-  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level", "cluster", "node", "replicas", "lease-ms", "cluster-name"]);
+  rejectUnknownOptions(args, "serve", ["app", "data", "port", "host", "transport", "max-message-bytes", "partitions", "max-cached-entities", "max-buffered-bytes-total", "max-concurrent-activities", "activity-timeout", "max-history-events", "max-failures-per-type", "static", "hub", "max-hubs", "auth", "insecure", "allow-origin", "tls-cert", "tls-key", "heartbeat-interval", "max-connections", "rate-limit", "max-state-bytes", "log-level", "cluster", "node", "replicas", "lease-ms", "cluster-name", "snapshot-entries"]);
   const appFile = stringOption(args, "app");
   const hub = stringOption(args, "hub");
   if (hub !== undefined && canonicalTaskHubName(hub) === undefined) throw new UsageError(`--hub must be ${TASK_HUB_NAME_RULE}, got "${hub}"`);
@@ -109,15 +109,16 @@ async function accessPolicy(args: ParsedArgs, app: Record<string, unknown>, log:
   return hooks === undefined ? undefined : new AppHooksPolicy(hooks, log);
 }
 
-/** `--cluster URLS --node NAME [--replicas N] [--lease-ms N]`: cluster mode, or undefined. */
+/** `--cluster URLS --node NAME [--replicas N] [--lease-ms N] [--cluster-name NAME] [--snapshot-entries N]`: cluster mode, or undefined. */
 function clusterOptions(args: ParsedArgs): ClusterServerOptions | undefined {
   const servers = listOption(args, "cluster");
   const node = stringOption(args, "node");
   const replicas = integerOption(args, "replicas", 1, 5);
   const leaseMs = integerOption(args, "lease-ms", 500, 600_000);
   const name = stringOption(args, "cluster-name");
+  const snapshotEntries = integerOption(args, "snapshot-entries", 1, 100_000_000);
   if (servers.length === 0) {
-    if (node !== undefined || replicas !== undefined || leaseMs !== undefined || name !== undefined) throw new UsageError("--node, --replicas, --lease-ms and --cluster-name are for cluster mode: give --cluster nats://HOST:PORT too");
+    if (node !== undefined || replicas !== undefined || leaseMs !== undefined || name !== undefined || snapshotEntries !== undefined) throw new UsageError("--node, --replicas, --lease-ms, --cluster-name and --snapshot-entries are for cluster mode: give --cluster nats://HOST:PORT too");
     return undefined;
   }
   for (const server of servers) {
@@ -126,7 +127,7 @@ function clusterOptions(args: ParsedArgs): ClusterServerOptions | undefined {
   if (node === undefined) throw new UsageError("--cluster needs --node NAME: a name for this node, unique in the cluster (letters, digits, - and _)");
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(node)) throw new UsageError(`--node must be 1 to 64 letters, digits, - or _, got "${node}"`);
   if (name !== undefined && !CLUSTER_NAME.test(name)) throw new UsageError(`--cluster-name must be 1 to 16 lowercase letters and digits, starting with a letter, got "${name}"`);
-  return { servers, node, ...(replicas === undefined ? {} : { replicas }), ...(leaseMs === undefined ? {} : { leaseMs }), ...(name === undefined ? {} : { name }) };
+  return { servers, node, ...(replicas === undefined ? {} : { replicas }), ...(leaseMs === undefined ? {} : { leaseMs }), ...(name === undefined ? {} : { name }), ...(snapshotEntries === undefined ? {} : { snapshotEntries }) };
 }
 
 /** `--log-level` (absent: the level `DURABLE_ENTITIES_LOG` names, else info). */

@@ -10,6 +10,8 @@ import { InboxParticipant } from "./inbox-participant.js";
 import { OutboxCourier } from "./outbox-courier.js";
 import { PartitionLeases } from "./partition-leases.js";
 import { PartitionLogs } from "./partition-logs.js";
+import { PartitionSnapshots } from "./partition-snapshots.js";
+import { trimInbox } from "./inbox-trimming.js";
 
 export interface ClusterOptions {
   readonly connection: NatsConnection;
@@ -21,6 +23,8 @@ export interface ClusterOptions {
   readonly leaseMs?: number;
   /** The cluster's name, when several clusters share the NATS servers (each uses its own streams and subjects). */
   readonly name?: string;
+  /** Log entries between a partition's snapshots (default 10,000): the log is purged behind each. */
+  readonly snapshotEntries?: number;
 }
 
 /**
@@ -64,7 +68,16 @@ export class ClusterPartitions {
       delivered: (partition, seqs) => inbox?.outboxDelivered(partition, seqs),
       handOver: (target, bundle) => inbox?.handOver(target, bundle),
     });
-    const logs = new PartitionLogs(connection, store, { hub, node, replicas, onApplied: (parts) => courier.applied(parts) });
+    const snapshots = await PartitionSnapshots.open(connection, { hub, replicas });
+    const logs = new PartitionLogs(connection, store, snapshots, {
+      hub,
+      node,
+      replicas,
+      log,
+      onApplied: (parts) => courier.applied(parts),
+      onSnapshot: (partition) => trimInbox(jsm, hub, store, partition),
+      ...(options.snapshotEntries === undefined ? {} : { snapshotEntries: options.snapshotEntries }),
+    });
     inbox = new InboxParticipant(connection, jsm, store, courier, hub, log);
     store.setLocalPartitions([]);
     store.useLog(logs);

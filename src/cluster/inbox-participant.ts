@@ -8,7 +8,7 @@ import { partitionInboxAddress } from "./log-names.js";
 import type { OutboxCourier } from "./outbox-courier.js";
 
 /** The partition value holding how far its inbox was applied. */
-const INBOX_POSITION = "inbox";
+export const INBOX_POSITION = "inbox";
 /** The partition value holding the highest outbox number applied from partition `from`. */
 const appliedFrom = (from: number): string => `from.${from}`;
 

@@ -44,3 +44,16 @@ export function isLogFencedError(error: unknown): error is LogFencedError {
 export function isLogUnavailableError(error: unknown): error is LogUnavailableError {
   return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "log_unavailable";
 }
+
+/** An entry a reader needed is no longer in the log: it was purged behind a snapshot while reading. Read again from the latest snapshot. */
+export class LogTrimmedError extends Error {
+  readonly code = "log_trimmed";
+
+  constructor(
+    readonly partition: number,
+    readonly sequence: number,
+  ) {
+    super(`partition ${partition}: log entry ${sequence} is gone (purged behind a snapshot)`);
+    this.name = "LogTrimmedError";
+  }
+}

@@ -1,8 +1,7 @@
 /**
- * The replicated log of one partition of one task hub, on a JetStream stream: the first building
- * block of cluster mode (issue 14).
+ * The replicated log of one partition of one task hub, on a JetStream stream.
  *
- * How it will serve as the output gate: in cluster mode, each tick's write batch for a partition
+ * How it serves as the output gate: in cluster mode, each tick's write batch for a partition
  * (state puts and deletes, signal marks, history appends, outgoing messages, timers) is encoded as
  * one message and appended here. The append resolves once the stream's leader has stored it and a
  * majority of its replicas hold it; only then does the tick count as durable, so only then are acks,
@@ -16,12 +15,11 @@
  * noticed yet. The batch id is also the message id, so a retried append is a duplicate, not a copy.
  * Because the predecessor's id is known before its acknowledgement, several ticks can be in flight.
  *
- * Not built yet (see docs/cluster-design.md): leases in a KV bucket (who may open the log as
- * writer), partition inboxes, snapshots in the object store and purging the log behind them (which
- * must keep the last entry: it carries the id the next append names), and wiring into CommitPipeline.
+ * Purging: behind a snapshot (partition-snapshots.ts), never beyond its entry, so the last entry,
+ * whose id the next append names, always stays.
  */
 import type { JetStreamClient, JetStreamManager, NatsConnection } from "nats";
-import { LogFencedError, LogUnavailableError } from "./log-errors.js";
+import { LogFencedError, LogTrimmedError, LogUnavailableError } from "./log-errors.js";
 import { partitionLogAddress, type PartitionLogAddress } from "./log-names.js";
 import { apiErrorCode, ensureLogStream } from "./log-stream.js";
 
@@ -63,6 +61,8 @@ const WRONG_LAST_MSG_ID = 10070;
 const WRONG_LAST_SEQUENCE = 10071;
 const ATTEMPT_TIMEOUT_MS = 2_000;
 const RETRY_DELAY_MS = 100;
+/** Direct gets in flight while reading the log. */
+const READ_AHEAD = 64;
 /** Batch ids this writer remembers, so that a retry names the same predecessor as the first try. */
 const REMEMBERED_APPENDS = 4_096;
 
@@ -139,16 +139,33 @@ export class PartitionLog {
     return readLastEntry(this.jsm, this.address);
   }
 
-  /** The entries from `fromSequence` to the end of the log as it was when reading began, in order. */
+  /**
+   * The entries from `fromSequence` to the end of the log as it was when reading began, in order.
+   * Throws LogTrimmedError when an entry in that range is gone (purged behind a snapshot meanwhile).
+   */
   async *read(fromSequence = 1): AsyncGenerator<LogEntry> {
     const end = (await this.jsm.streams.info(this.address.stream)).state.last_seq;
-    // One direct get per entry, each a plain request the stream's current leader answers: unlike a
-    // consumer, nothing to create or delete, so a read right after a leader change does not hang on a
-    // consumer that the old leader held. (Slower for long replays: a batched read comes with snapshots.)
-    for (let sequence = Math.max(1, fromSequence); sequence <= end; sequence++) {
-      const message = await this.jsm.streams.getMessage(this.address.stream, { seq: sequence });
-      yield { sequence: message.seq, batchId: message.header.get("Nats-Msg-Id") ?? "", data: message.data };
+    // Direct gets, each a plain request the stream's current leader answers: unlike a consumer, nothing
+    // to create or delete, so a read right after a leader change does not hang on a consumer that the
+    // old leader held. READ_AHEAD of them in flight at once, yielded in order.
+    const get = (sequence: number) => this.entryAt(sequence).then((entry) => entry ?? new LogTrimmedError(this.partition, sequence));
+    const ahead: Array<Promise<LogEntry | LogTrimmedError>> = [];
+    let next = Math.max(1, fromSequence);
+    for (;;) {
+      while (ahead.length < READ_AHEAD && next <= end) ahead.push(get(next++));
+      const entry = await ahead.shift();
+      if (entry === undefined) return;
+      if (entry instanceof LogTrimmedError) {
+        await Promise.allSettled(ahead);
+        throw entry;
+      }
+      yield entry;
     }
+  }
+
+  /** Removes the entries before `sequence` (a snapshot covers them); the entry at `sequence` and after stay. */
+  async purgeBefore(sequence: number): Promise<void> {
+    await this.jsm.streams.purge(this.address.stream, { seq: sequence });
   }
 
   private async publish(batch: Uint8Array, batchId: string, pending: PendingAppend): Promise<AppendAck> {

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "nats";
-import { StoreWriteError, type CommitLog, type LmdbStore, type LoggedWrites, type PartitionWrites } from "../storage/index.js";
-import { errorMessage } from "../log.js";
+import { StoreWriteError, type CommitLog, type LmdbStore, type LoggedWrites, type LogPosition, type PartitionWrites, type StoreWrite } from "../storage/index.js";
+import { errorMessage, type Logger } from "../log.js";
 import { EntryReader, encodeEntryMessages } from "./log-entry.js";
-import { isLogFencedError, isLogUnavailableError } from "./log-errors.js";
+import { isLogFencedError, isLogUnavailableError, LogTrimmedError } from "./log-errors.js";
 import { PartitionLog } from "./partition-log.js";
+import type { PartitionSnapshots } from "./partition-snapshots.js";
 import { partitionInboxAddress } from "./log-names.js";
 import { ensureLogStream, INBOX_DUPLICATE_WINDOW_MS } from "./log-stream.js";
 
@@ -16,9 +17,14 @@ export interface PartitionLogsOptions {
   readonly replicas: number;
   /** Called after each commit's parts are applied to the store, in commit order (the outbox's courier). */
   readonly onApplied?: (parts: readonly LoggedWrites[]) => void;
+  /** A partition is snapshotted after this many entries (default 10,000): its log is purged behind the snapshot. */
+  readonly snapshotEntries?: number;
+  /** Called once a partition's snapshot is the latest and its log is purged behind it (the inbox's trimming). */
+  readonly onSnapshot?: (partition: number) => Promise<void>;
+  readonly log?: Logger;
 }
 
-/** Times a partition's open reads its log again when its fencing entry is refused (the previous owner is still appending). */
+/** Times a partition's open reads its log again when its fencing entry is refused (the previous owner is still appending) or entries it read were purged. */
 const FENCE_ATTEMPTS = 20;
 /** How long a broken partition log is tried again before the node gives up, and how often. */
 const REOPEN_TIMEOUT_MS = 30_000;
@@ -26,6 +32,8 @@ const REOPEN_RETRY_MS = 500;
 /** NATS's default max_payload, and the room left for a message's headers (message id, expectations). */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const MESSAGE_HEADROOM_BYTES = 8 * 1024;
+/** Entries between a partition's snapshots, unless the options say. */
+const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
 /** Log entries applied to the store per transaction while a partition catches up. */
 const CATCH_UP_CHUNK = 100;
 
@@ -48,12 +56,20 @@ export class PartitionLogs implements CommitLog {
   private batches = 0;
   /** The apply of the last commit handed over: each waits for the one before it. */
   private applied: Promise<void> = Promise.resolve();
+  /** Entries applied per partition since its last snapshot (as this node counted), and the partitions being snapshotted. */
+  private readonly sinceSnapshot = new Map<number, number>();
+  private readonly snapshotting = new Set<number>();
 
   constructor(
     private readonly connection: NatsConnection,
     private readonly store: LmdbStore,
+    private readonly snapshots: PartitionSnapshots,
     private readonly options: PartitionLogsOptions,
   ) {}
+
+  private get snapshotEntries(): number {
+    return this.options.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
+  }
 
   /** The largest log message: the NATS servers' max_payload, less room for headers. */
   private get maxMessageBytes(): number {
@@ -80,7 +96,13 @@ export class PartitionLogs implements CommitLog {
       await this.applied;
       for (let attempt = 1; ; attempt++) {
         const log = await PartitionLog.open(this.connection, { hub: this.options.hub, partition, replicas: this.options.replicas });
-        await this.catchUp(log);
+        try {
+          await this.catchUp(log);
+        } catch (error) {
+          // Entries were purged behind a newer snapshot while this read them: start again from it.
+          if (error instanceof LogTrimmedError && attempt < FENCE_ATTEMPTS) continue;
+          throw error;
+        }
         if (opening.closed) throw new PartitionClosedError(partition);
         // Fence at once, with an empty entry after the last one read: from now on the previous owner's
         // appends are refused (not only from this node's first commit on), so nothing it appends later
@@ -129,6 +151,7 @@ export class PartitionLogs implements CommitLog {
         for (const { partition } of landed) this.behind.add(partition);
         throw new StoreWriteError(`the server could not apply a commit to its local copy: ${errorMessage(error)}`, "apply_failed", new Set(landed.map(({ partition }) => partition)));
       }
+      this.countApplied(landed);
       this.options.onApplied?.(landed);
       const failed = results.find((result) => result.status === "rejected");
       if (failed) {
@@ -189,22 +212,23 @@ export class PartitionLogs implements CommitLog {
   }
 
   /**
-   * Applies the log's entries after the store's position. When the entry at that position is not the
-   * one the store applied (the log was made anew), the partition is rebuilt from the log's start.
+   * Applies the log's entries after the store's position. When the log no longer holds the entry at
+   * that position (it was trimmed behind a snapshot, or made anew), the partition is rebuilt: from
+   * its latest snapshot that belongs to this log, then the entries after it; without one, from the
+   * log's start.
    */
   private async catchUp(log: PartitionLog): Promise<void> {
     const { partition } = log;
-    let from = 1;
     const position = this.store.appliedPosition(partition);
-    if (position !== undefined) {
-      const entry = await log.entryAt(position.sequence);
-      if (entry?.batchId === position.batchId) from = position.sequence + 1;
-      else await this.store.clearPartition(partition);
-    } else if (this.store.hasPartitionData(partition)) {
+    let from: number;
+    if (position !== undefined && (await log.entryAt(position.sequence))?.batchId === position.batchId) {
+      from = position.sequence + 1;
+    } else if (position === undefined && this.store.hasPartitionData(partition) && (await log.lastEntry()) === undefined) {
       // Written before this store followed a log: a data directory of a single server joining a cluster
       // brings its state in, as the first entry of a partition's empty log; a log that has entries wins.
-      if ((await log.lastEntry()) === undefined) return this.bringIn(log);
-      await this.store.clearPartition(partition);
+      return this.bringIn(log);
+    } else {
+      from = await this.restore(log);
     }
     let chunk: LoggedWrites[] = [];
     const entries = new EntryReader();
@@ -219,6 +243,49 @@ export class PartitionLogs implements CommitLog {
     }
     await this.store.applyLogged(chunk);
     this.store.refreshPartition(partition);
+  }
+
+  /** Clears a partition's copy and puts its latest snapshot in (if it has one of this log); returns the log sequence to replay from. */
+  private async restore(log: PartitionLog): Promise<number> {
+    const { partition } = log;
+    await this.store.clearPartition(partition);
+    const pointer = await this.snapshots.latest(partition);
+    if (pointer === undefined || (await log.entryAt(pointer.sequence))?.batchId !== pointer.batchId) return 1;
+    const writes = await this.snapshots.load(pointer);
+    if (writes === undefined) throw new LogTrimmedError(partition, pointer.sequence); // replaced meanwhile by a newer one
+    await this.store.applyLogged([{ partition, writes, position: { sequence: pointer.sequence, batchId: pointer.batchId } }]);
+    return pointer.sequence + 1;
+  }
+
+  /**
+   * Counts a partition's applied entries, and snapshots it every `snapshotEntries` of them. Called in
+   * the apply chain, right after an apply: the copy is read there, so it is exactly the state at its
+   * position; storing it, moving the pointer, and purging the log and inbox behind it go on meanwhile.
+   */
+  private countApplied(parts: readonly LoggedWrites[]): void {
+    for (const { partition } of parts) {
+      const count = (this.sinceSnapshot.get(partition) ?? 0) + 1;
+      this.sinceSnapshot.set(partition, count);
+      if (count < this.snapshotEntries || this.snapshotting.has(partition)) continue;
+      const log = this.logs.get(partition);
+      const position = this.store.appliedPosition(partition);
+      if (log === undefined || position === undefined) continue;
+      this.sinceSnapshot.set(partition, 0);
+      this.snapshotting.add(partition);
+      const saving = this.saveSnapshot(log, position, this.store.readPartition(partition));
+      void saving
+        .catch((error: unknown) => this.options.log?.warn("could not store a partition snapshot (the log keeps everything; tried again later)", { partition, error: errorMessage(error) }))
+        .finally(() => this.snapshotting.delete(partition));
+    }
+  }
+
+  private async saveSnapshot(log: PartitionLog, position: LogPosition, writes: readonly StoreWrite[]): Promise<void> {
+    const { partition } = log;
+    const saved = await this.snapshots.save(partition, position, writes);
+    if (saved === undefined) return; // a snapshot as recent or more is the latest already
+    await log.purgeBefore(position.sequence);
+    await this.options.onSnapshot?.(partition);
+    if (saved.replaced !== undefined) await this.snapshots.remove(saved.replaced.object);
   }
 }
 

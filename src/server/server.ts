@@ -325,6 +325,8 @@ export interface ClusterServerOptions {
   readonly leaseMs?: number;
   /** The cluster's name, when several clusters share the NATS servers. */
   readonly name?: string;
+  /** Log entries between a partition's snapshots (default 10,000). */
+  readonly snapshotEntries?: number;
 }
 
 /** Connects to NATS (giving up with a clear error when no server answers at start). */
@@ -337,7 +339,8 @@ async function joinCluster(options: ClusterServerOptions, log: Logger): Promise<
   }
   const replicas = options.replicas ?? (connection.info?.cluster ? 3 : 1);
   log.info("joined the cluster", { node: options.node, nats: connection.getServer(), replicas });
-  return { connection, node: options.node, replicas, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }), ...(options.name === undefined ? {} : { name: options.name }) };
+  const { leaseMs, name, snapshotEntries } = options;
+  return { connection, node: options.node, replicas, ...(leaseMs === undefined ? {} : { leaseMs }), ...(name === undefined ? {} : { name }), ...(snapshotEntries === undefined ? {} : { snapshotEntries }) };
 }
 
 /** Addresses only this machine can reach. */

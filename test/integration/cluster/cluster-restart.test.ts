@@ -5,6 +5,7 @@ import { startNatsCluster } from "../../support/nats-servers.js";
 import { freePort } from "../support/test-server.js";
 import { killAndWait } from "../support/server-process.js";
 import { connect as connectNats } from "nats";
+import { partitionLogAddress } from "../../../src/cluster/log-names.js";
 import { TestCluster, traceInStreams } from "./cluster-nodes.js";
 
 type TransferOutput = { ok: boolean };
@@ -18,13 +19,13 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-describe("a whole cluster killed at once and started again from the logs", () => {
+describe("a whole cluster killed at once and started again from the snapshots and logs", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it("restart of the whole cluster from the logs loses nothing", { timeout: 400_000 }, async () => {
+  it("restart of the whole cluster from the snapshots and logs loses nothing", { timeout: 400_000 }, async () => {
     const nats = await startNatsCluster(3);
     cleanups.push(() => nats.stop());
     const cluster = new TestCluster(nats.urls);
@@ -34,7 +35,9 @@ describe("a whole cluster killed at once and started again from the logs", () =>
     const ports = [await freePort(), await freePort(), await freePort()];
     const old = [];
     // Logging at info: on a failure, the nodes' accounts of taking and opening partitions are part of the evidence.
-    for (const [i, port] of ports.entries()) old.push(await cluster.startAt(`old${i}`, port, ["--log-level", "info"]));
+    // Snapshots every few entries: the restart comes from snapshots and the logs after them.
+    const snapshotting = ["--snapshot-entries", "5"];
+    for (const [i, port] of ports.entries()) old.push(await cluster.startAt(`old${i}`, port, ["--log-level", "info", ...snapshotting]));
     await cluster.untilSpread(16, 4);
     const urls = old.map((node) => node.url);
     const startedAt = Date.now();
@@ -84,9 +87,14 @@ describe("a whole cluster killed at once and started again from the logs", () =>
     await Promise.all(old.map((node) => killAndWait(node.child, "SIGKILL")));
     const killedAt = Date.now() - startedAt;
     const ackedAtKill = ackedTotal;
+    const observer = await connectNats({ servers: nats.urls });
+    const jsm = await observer.jetstreamManager();
+    const trimmed = (await Promise.all(Array.from({ length: 16 }, async (_, p) => (await jsm.streams.info(partitionLogAddress("default", p).stream)).state.first_seq))).filter((first) => first > 1).length;
+    await observer.close();
+    expect(trimmed, "partition logs purged behind a snapshot before the kill").toBeGreaterThan(0);
 
     // Three new nodes, new names, empty data directories, the same NATS: everything comes back from the partitions' logs.
-    await Promise.all(ports.map((port, i) => cluster.startAt(`new${i}`, port, ["--log-level", "info"])));
+    await Promise.all(ports.map((port, i) => cluster.startAt(`new${i}`, port, ["--log-level", "info", ...snapshotting])));
     await cluster.untilSpread(16, 1, 120_000);
 
     await load;
@@ -139,6 +147,6 @@ describe("a whole cluster killed at once and started again from the logs", () =>
       expectedBalances[Number(to.slice(1))]! += amount;
     }
     expect(balances).toEqual(expectedBalances);
-    console.log(`${ackedAtKill} of ${CLIENTS * ROUNDS * COUNTERS} signals acknowledged before the kill`);
+    console.log(`${ackedAtKill} of ${CLIENTS * ROUNDS * COUNTERS} signals acknowledged before the kill; ${trimmed} of 16 logs purged behind snapshots`);
   });
 });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connect as connectNats } from "nats";
 import { PartitionLogs } from "../../../src/cluster/partition-logs.js";
+import { PartitionSnapshots } from "../../../src/cluster/partition-snapshots.js";
 import { LmdbStore, type LoggedWrites } from "../../../src/storage/index.js";
 import { startNatsServer } from "../../support/nats-servers.js";
 
@@ -24,7 +25,8 @@ describe("review: a late apply after a partition came back", () => {
     const dir = mkdtempSync(join(tmpdir(), `de-late-apply-${name}-`));
     const store = await LmdbStore.open({ path: dir, partitionCount: 2, outbox: true });
     const connection = await connectNats({ servers: nats });
-    const logs = new PartitionLogs(connection, store, { hub: "late", node: name, replicas: 1 });
+    const snapshots = await PartitionSnapshots.open(connection, { hub: "late", replicas: 1 });
+    const logs = new PartitionLogs(connection, store, snapshots, { hub: "late", node: name, replicas: 1 });
     store.useLog(logs);
     cleanups.push(async () => {
       await connection.close();
