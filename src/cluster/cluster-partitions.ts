@@ -126,6 +126,7 @@ export class ClusterPartitions {
         },
       },
     });
+    store.checkLocalityWith(() => leases.expireUnrenewed());
     return new ClusterPartitions(hub, store, runtime, host, connection, log, logs, participant, courier, leases, forwarded);
   }
 

@@ -148,6 +148,11 @@ export class PartitionLeases {
     return leases;
   }
 
+  /** Drops the leases not renewed for a lease's length now (`lost` is called for each), not at the next watchdog tick. */
+  expireUnrenewed(): void {
+    if (!this.ended) this.holdings.expireUnrenewed();
+  }
+
   /** Partitions whose lease this node holds and whose `acquired` resolved, ascending. */
   held(): number[] {
     return this.holdings.open();

@@ -65,6 +65,8 @@ export class LmdbStore implements EntityStore {
   private readonly nextOutboxSeq: number[];
   /** The owned partitions as a set, once a cluster assigned them (undefined: all). */
   private ownedSet: Set<number> | undefined;
+  private localityCheck: (() => void) | undefined;
+  private localityCheckedAt = -Infinity;
   /** Cluster mode: where commits become durable. */
   private log: CommitLog | undefined;
   /** Hashed client ids for mark keys, remembered for the few clients that are active at a time. */
@@ -101,7 +103,27 @@ export class LmdbStore implements EntityStore {
   }
 
   isLocal(id: string): boolean {
-    return this.ownedSet === undefined || this.ownedSet.has(this.partitionOf(id));
+    if (this.ownedSet === undefined) return true;
+    this.checkLocality();
+    return this.ownedSet.has(this.partitionOf(id));
+  }
+
+  /**
+   * Cluster mode: `check` brings the local partitions up to date (drops those whose lease ran out),
+   * called before answering whether an id is local, at most every LOCALITY_CHECK_MS. A node resumed
+   * after a pause reads the requests that waited in its sockets before any timer of its own runs:
+   * they must find the partitions it lost already gone, and be forwarded.
+   */
+  checkLocalityWith(check: () => void): void {
+    this.localityCheck = check;
+  }
+
+  private checkLocality(): void {
+    if (this.localityCheck === undefined) return;
+    const now = performance.now();
+    if (now - this.localityCheckedAt < LOCALITY_CHECK_MS) return;
+    this.localityCheckedAt = now;
+    this.localityCheck();
   }
 
   static async open(options: LmdbStoreOptions): Promise<LmdbStore> {
@@ -575,6 +597,8 @@ const COMMIT_NUMBER = "commit";
 /** The cluster value holding a partition's last outbox number. */
 const OUTBOX_COUNTER = "outbox";
 const appliedKey = (partition: number): string => `applied.${partition}`;
+/** How often, at most, `isLocal` has a cluster's leases checked. */
+const LOCALITY_CHECK_MS = 20;
 
 /** A commit's writes, grouped by the partition each key is in (its first part). */
 function byPartition(writes: readonly Write[]): PartitionWrites[] {
