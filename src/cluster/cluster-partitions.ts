@@ -2,6 +2,7 @@ import type { NatsConnection } from "nats";
 import type { CommitPipeline, EntityRuntime } from "../runtime/index.js";
 import type { OrchestrationHost } from "../orchestration/index.js";
 import { ForwardedRequests } from "./forwarded-requests.js";
+import { ClusterListings } from "./cluster-listings.js";
 import { clusterScope } from "./log-names.js";
 import { ChangeRelay, type FollowedIds } from "./change-relay.js";
 import type { LmdbStore } from "../storage/index.js";
@@ -12,6 +13,9 @@ import { PartitionLeases } from "./partition-leases.js";
 import { PartitionLogs } from "./partition-logs.js";
 import { PartitionSnapshots } from "./partition-snapshots.js";
 import { trimInbox } from "./inbox-trimming.js";
+
+/** How long a partition that is open waits for the others taken with it before it is served all the same. */
+const OPEN_TOGETHER_MS = 1_000;
 
 export interface ClusterOptions {
   readonly connection: NatsConnection;
@@ -48,6 +52,8 @@ export class ClusterPartitions {
     private readonly courier: OutboxCourier,
     private readonly leases: PartitionLeases,
     private readonly forwarded: ForwardedRequests,
+    /** Listings, counts, clean and bulk purge over every partition of the hub (scatter-gather). */
+    readonly listings: ClusterListings,
   ) {}
 
   /**
@@ -66,6 +72,7 @@ export class ClusterPartitions {
       replicas,
       log,
       delivered: (partition, seqs) => inbox?.outboxDelivered(partition, seqs),
+      published: (target, sequence) => inbox?.published(target, sequence),
       handOver: (target, bundle) => inbox?.handOver(target, bundle),
     });
     const snapshots = await PartitionSnapshots.open(connection, { hub, replicas });
@@ -81,10 +88,14 @@ export class ClusterPartitions {
     inbox = new InboxParticipant(connection, jsm, store, courier, hub, log);
     store.setLocalPartitions([]);
     store.useLog(logs);
-    pipeline.join(inbox);
+    pipeline.join(inbox, { first: true });
     const participant = inbox;
-    participant.attach(() => pipeline.scheduleTick());
+    participant.attach(
+      () => pipeline.scheduleTick(),
+      (address, message) => pipeline.deliver(address, message),
+    );
     const forwarded = new ForwardedRequests(connection, hub, store, runtime, host, log);
+    const listings = new ClusterListings(connection, hub, store, runtime, host, log);
     /** Partitions being handed over: still written (the ticks in flight finish), no longer served. */
     const handingOver = new Set<number>();
     /** The partitions served changed: the pipeline reloads; forwarded requests for new ones are taken once it has. */
@@ -92,8 +103,22 @@ export class ClusterPartitions {
       const serving = () => logs.open.filter((partition) => !handingOver.has(partition));
       store.setLocalPartitions(serving());
       forwarded.owned(serving().filter((partition) => forwarded.isServing(partition)));
+      listings.owned(serving().filter((partition) => listings.isServing(partition)));
       await pipeline.reassigned();
       forwarded.owned(serving());
+      listings.owned(serving());
+    };
+    // Partitions taken together (a node starting, or taking over a dead node's share) are served
+    // together, once the last of them is open: one reload of the pipeline for all of them, rather than
+    // one each (each reload reads every owned partition's inbox, outbox, mailbox and work items again),
+    // and no work starts on the first ones while the others are still being read. One slow to open
+    // does not hold the others back for longer than OPEN_TOGETHER_MS.
+    let opening = 0;
+    let openedWaiting: NodeJS.Timeout | undefined;
+    const serveOpened = () => {
+      clearTimeout(openedWaiting);
+      openedWaiting = undefined;
+      void owned();
     };
     const leases = await PartitionLeases.start(connection, {
       hub,
@@ -104,9 +129,17 @@ export class ClusterPartitions {
       log,
       handlers: {
         acquired: async (partition) => {
-          await logs.openPartition(partition);
-          log.info("partition taken", { partition });
-          void owned();
+          opening++;
+          let opened = false;
+          try {
+            await logs.openPartition(partition);
+            opened = true;
+            log.info("partition taken", { partition });
+          } finally {
+            opening--;
+            if (opening === 0 && (opened || openedWaiting !== undefined)) serveOpened();
+            else if (opened) openedWaiting ??= setTimeout(serveOpened, OPEN_TOGETHER_MS).unref();
+          }
         },
         lost: (partition) => {
           logs.closePartition(partition);
@@ -127,7 +160,8 @@ export class ClusterPartitions {
       },
     });
     store.checkLocalityWith(() => leases.expireUnrenewed());
-    return new ClusterPartitions(hub, store, runtime, host, connection, log, logs, participant, courier, leases, forwarded);
+    listings.checkLocality = () => leases.expireUnrenewed();
+    return new ClusterPartitions(hub, store, runtime, host, connection, log, logs, participant, courier, leases, forwarded, listings);
   }
 
   /** Relays the changes this node's clients follow (live state, watches) from and to the other nodes. */
@@ -149,6 +183,7 @@ export class ClusterPartitions {
   async leave(): Promise<void> {
     await this.leases.stop().catch((error: unknown) => void error);
     this.forwarded.stop();
+    this.listings.stop();
     this.relay?.stop();
     this.inbox.stop();
     this.courier.stop();
@@ -158,6 +193,7 @@ export class ClusterPartitions {
   abandon(): void {
     this.leases.abandon();
     this.forwarded.stop();
+    this.listings.stop();
     this.relay?.stop();
     this.inbox.stop();
     this.courier.stop();

@@ -29,7 +29,10 @@ export class InboxParticipant implements TickParticipant {
   private readonly readers = new Map<number, InboxReader>();
   /** Highest outbox number applied per `<partition>:<from>`, as far as this process wrote it. */
   private watermarks = new Map<string, number>();
+  /** Per partition, the highest inbox sequence at which this node's courier published to its inbox. */
+  private readonly publishedThrough = new Map<number, number>();
   private scheduleTick: () => void = () => undefined;
+  private deliverNow: (address: MailboxAddress, message: MailboxMessage) => void = () => undefined;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -40,22 +43,43 @@ export class InboxParticipant implements TickParticipant {
     private readonly log: Logger,
   ) {}
 
-  /** Joined to a pipeline: ticks are asked for through it. */
-  attach(scheduleTick: () => void): void {
+  /**
+   * Joined to a pipeline, as its first participant: ticks are asked for through it, and the messages a
+   * tick puts in mailboxes are handed to their targets through `deliver`, to be taken in the same tick.
+   */
+  attach(scheduleTick: () => void, deliver: (address: MailboxAddress, message: MailboxMessage) => void): void {
     this.scheduleTick = scheduleTick;
+    this.deliverNow = deliver;
   }
 
   get busy(): boolean {
     return this.received.length > 0 || this.delivered.length > 0;
   }
 
-  /** A bundle from one owned partition's outbox to another's: applied in a tick, without NATS; resolves once durable (false: not applied). */
+  /**
+   * A bundle from one owned partition's outbox to another's: applied in a tick, without NATS; resolves
+   * once durable (false: not applied). Undefined when it must go through the partition's inbox instead:
+   * the partition is not this node's, or its inbox may still hold messages of the same sender that are
+   * not applied yet (published by this node's courier before the partition was this node's, or by the
+   * sender's previous owner). Those must be applied first: a receiver drops what is numbered below the
+   * highest number it applied from a sender, so a bundle handed over ahead of them would lose them.
+   */
   handOver(partition: number, bundle: InboxBundle): Promise<boolean> | undefined {
     if (!this.store.localPartitions.includes(partition)) return undefined;
+    // The reader is made at the reset that follows every change of the partitions owned (so after the
+    // sender's partition was taken): once it has read to the end, and past this node's own publishes,
+    // the inbox holds nothing from the sender that a hand-over could overtake.
+    const reader = this.readers.get(partition);
+    if (reader === undefined || !reader.caughtUp || reader.position <= (this.publishedThrough.get(partition) ?? 0)) return undefined;
     return new Promise((resolve) => {
       this.received.push({ partition, bundle, done: resolve });
       this.scheduleTick();
     });
+  }
+
+  /** This node's courier published to the inbox of `partition`, where it is stored at `sequence`. */
+  published(partition: number, sequence: number): void {
+    if (sequence > (this.publishedThrough.get(partition) ?? 0)) this.publishedThrough.set(partition, sequence);
   }
 
   /** The courier delivered these outbox messages of `partition`. */
@@ -73,6 +97,7 @@ export class InboxParticipant implements TickParticipant {
     }
     let applied = 0;
     const handedOver: Array<(applied: boolean) => void> = [];
+    const accepted: Array<[MailboxAddress, MailboxMessage]> = [];
     for (const { partition, sequence, bundle, done } of this.received.splice(0)) {
       if (!owned.has(partition)) {
         done?.(false);
@@ -92,7 +117,7 @@ export class InboxParticipant implements TickParticipant {
           this.log.warn("an inbox message for another partition was skipped", { partition, sequence, target: message.target });
           continue;
         }
-        tick.send(message as MailboxMessage, message.target);
+        accepted.push([tick.batch.appendMessage(message as MailboxMessage, message.target), message as MailboxMessage]);
         watermark = outboxSeq;
         applied++;
       }
@@ -100,6 +125,10 @@ export class InboxParticipant implements TickParticipant {
       tick.batch.putPartitionValue(partition, appliedFrom(bundle.from), watermark);
     }
     tick.counted(applied);
+    // Taken by their targets in this same tick (this participant runs first), not one commit later: each
+    // message's acceptance (mailbox, watermark) and its turn are in one entry of its partition's log.
+    // The message is durable in its sender's log already; if this commit fails, it is sent again.
+    for (const [address, message] of accepted) this.deliverNow(address, message);
     return {
       release: () => handedOver.forEach((done) => done(true)),
       // (Reads stand, and nothing here is a read: a landed partition's part is in its log, and the courier's round is sent again anyway.)

@@ -15,6 +15,7 @@ const POLL_MS = 1_000;
  */
 export class InboxReader {
   private next: number;
+  private reachedEnd = false;
   private reading = false;
   private readAgain = false;
   private stopped = false;
@@ -35,6 +36,20 @@ export class InboxReader {
     void this.read();
   }
 
+  /**
+   * True once this reader has read its inbox to the end at least once: everything the inbox held when
+   * it was made has been handed on (and, from the position on, everything up to the sequence before
+   * `position`).
+   */
+  get caughtUp(): boolean {
+    return this.reachedEnd;
+  }
+
+  /** The sequence this reader reads next: every message before it has been handed on. */
+  get position(): number {
+    return this.next;
+  }
+
   stop(): void {
     this.stopped = true;
     clearInterval(this.poll);
@@ -52,7 +67,11 @@ export class InboxReader {
         this.readAgain = false;
         while (!this.stopped) {
           const message = await this.getMessage(this.next);
-          if (message === undefined || this.stopped) break;
+          if (this.stopped) break;
+          if (message === undefined) {
+            this.reachedEnd = true;
+            break;
+          }
           this.received(message.seq, decodeBundle(message.data));
           this.next = message.seq + 1;
         }

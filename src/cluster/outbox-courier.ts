@@ -12,6 +12,8 @@ export interface OutboxCourierOptions {
   readonly log: Logger;
   /** Messages of a partition's outbox that their targets' inboxes now hold: they may be deleted. */
   readonly delivered: (partition: number, outboxSeqs: readonly number[]) => void;
+  /** A bundle was published to the inbox of partition `target`, where it is stored at `sequence`. */
+  readonly published?: (target: number, sequence: number) => void;
   /**
    * A bundle for a partition this node owns, handed over without NATS: resolves true once the target's
    * mailbox holds it durably, false when that tick failed (the outbox is sent again after the reset).
@@ -97,11 +99,13 @@ export class OutboxCourier {
           if (messages === undefined) byTarget.set(target, (messages = []));
           messages.push(entry);
         }
-        // Per target, bundles that fit in a NATS message, one after another (in order); targets at once.
+        // Per target: handed over whole when this node owns it (and may hand over), else published in
+        // bundles that fit in a NATS message, one after another (in order); targets at once.
         const sendAll = async ([target, messages]: [number, Array<[number, MailboxMessage]>]) => {
+          const handedOver = this.options.handOver(target, { from: partition, messages });
+          if (handedOver !== undefined) return handedOver;
           for (const bundle of this.bundles(messages)) {
-            const handedOver = this.options.handOver(target, { from: partition, messages: bundle });
-            if (!(await (handedOver ?? this.publish(partition, target, bundle)))) return false;
+            if (!(await this.publish(partition, target, bundle))) return false;
           }
           return true;
         };
@@ -153,7 +157,8 @@ export class OutboxCourier {
           await ensureLogStream(this.jsm, address, { replicas: this.options.replicas, duplicateWindowMs: INBOX_DUPLICATE_WINDOW_MS });
           this.streamsMade.add(target);
         }
-        await this.js.publish(address.subject, data, { msgID, timeout: PUBLISH_TIMEOUT_MS });
+        const ack = await this.js.publish(address.subject, data, { msgID, timeout: PUBLISH_TIMEOUT_MS });
+        this.options.published?.(target, ack.seq);
         return true;
       } catch (error) {
         if (!warned) this.options.log.warn("sending messages to another partition failed; retrying", { from, to: target, error: errorMessage(error) });

@@ -28,7 +28,9 @@
  *   partition per round, the one preferred least.
  * - Taking: a key never written is created (`kv.create` fails if someone created it first); a given-back
  *   or lapsed one is updated by compare-and-set on the revision seen, with `epoch` one more than the
- *   stored one. The epoch starts at 1 and grows with each new owner.
+ *   stored one. The epoch starts at 1 and grows with each new owner. A node restarted after a crash
+ *   takes back at once the leases that name it in its first read of the bucket (its earlier run's),
+ *   without waiting for them to lapse.
  * - Handing off (over the share, or stopping): `releasing` runs; once it resolves, the key is rewritten
  *   as given back (`node: null`, same epoch) by compare-and-set, so another node takes it at once. It is
  *   rewritten rather than deleted so the next owner still knows the epoch to go past.
@@ -88,6 +90,8 @@ export class PartitionLeases {
   private readonly holdings: HeldLeases;
   private readonly ages = new RevisionAges();
   private view: BucketView = NOTHING_SEEN;
+  /** Set once a round has read the bucket. */
+  private readBefore = false;
   private live: string[];
   private state: "running" | "stopping" | "stopped" | "abandoned" = "running";
   private readonly rounds: RoundLoop;
@@ -207,18 +211,29 @@ export class PartitionLeases {
     const [, raw] = await Promise.all([this.writeHeartbeat(false), readLeaseBucket(this.kv, this.jsm, this.address, this.partitionCount)]);
     if (this.ended) return;
     this.view = seeBucket(raw, this.ages, this.now(), this.leaseMs);
+    const firstRead = !this.readBefore;
+    this.readBefore = true;
     this.live = this.liveFromView();
-    if (this.state === "running") await this.rebalance();
+    if (this.state === "running") await this.rebalance(firstRead);
     this.settleOwnedWaiters();
   }
 
-  private async rebalance(): Promise<void> {
+  /**
+   * With `firstRead` (this process's first look at the bucket, before it took anything), a lease that
+   * names this node is an earlier run's of this node (restarted after a crash): taken back at once, by
+   * compare-and-set with a higher epoch like a lapsed one, rather than after waiting a lease's length
+   * for it to lapse. Node names are unique among live nodes; should that earlier run still be alive
+   * (paused), it loses the lease at its next renewal, and opening the log fences it out as with any
+   * takeover.
+   */
+  private async rebalance(firstRead = false): Promise<void> {
     const share = fairShare(this.partitionCount, this.live, this.node);
     const holding = this.holdings.holding();
     if (holding.length < share) {
       const takeable = this.view.partitions.flatMap((seen, partition) => {
         if (!this.holdings.mayTake(partition)) return [];
-        return !seen || !seen.value?.node || seen.lapsed ? [{ partition, seen }] : [];
+        const earlierRun = firstRead && seen?.value?.node === this.node;
+        return !seen || !seen.value?.node || seen.lapsed || earlierRun ? [{ partition, seen }] : [];
       });
       takeable.sort((a, b) => preference(this.node, b.partition) - preference(this.node, a.partition));
       await Promise.all(takeable.slice(0, share - holding.length).map(({ partition, seen }) => this.take(partition, seen)));

@@ -148,7 +148,11 @@ export class PartitionLog {
     // Direct gets, each a plain request the stream's current leader answers: unlike a consumer, nothing
     // to create or delete, so a read right after a leader change does not hang on a consumer that the
     // old leader held. READ_AHEAD of them in flight at once, yielded in order.
-    const get = (sequence: number) => this.entryAt(sequence).then((entry) => entry ?? new LogTrimmedError(this.partition, sequence));
+    const get = (sequence: number) => {
+      const got = this.entryAt(sequence).then((entry) => entry ?? new LogTrimmedError(this.partition, sequence));
+      got.catch(() => undefined); // abandoned when an earlier one fails or the reader stops: never unhandled
+      return got;
+    };
     const ahead: Array<Promise<LogEntry | LogTrimmedError>> = [];
     let next = Math.max(1, fromSequence);
     for (;;) {

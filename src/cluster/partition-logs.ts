@@ -5,7 +5,7 @@ import { errorMessage, type Logger } from "../log.js";
 import { EntryReader, encodeEntryMessages } from "./log-entry.js";
 import { isLogFencedError, isLogUnavailableError, LogTrimmedError } from "./log-errors.js";
 import { PartitionLog } from "./partition-log.js";
-import type { PartitionSnapshots } from "./partition-snapshots.js";
+import type { PartitionSnapshots, SnapshotPointer } from "./partition-snapshots.js";
 import { partitionInboxAddress } from "./log-names.js";
 import { ensureLogStream, INBOX_DUPLICATE_WINDOW_MS } from "./log-stream.js";
 
@@ -249,8 +249,18 @@ export class PartitionLogs implements CommitLog {
   private async restore(log: PartitionLog): Promise<number> {
     const { partition } = log;
     await this.store.clearPartition(partition);
-    const pointer = await this.snapshots.latest(partition);
-    if (pointer === undefined || (await log.entryAt(pointer.sequence))?.batchId !== pointer.batchId) return 1;
+    const ofThisLog = async (candidate: SnapshotPointer) => (await log.entryAt(candidate.sequence))?.batchId === candidate.batchId;
+    let pointer = await this.snapshots.latest(partition);
+    if (pointer === undefined || !(await ofThisLog(pointer))) {
+      pointer = undefined;
+      for (const candidate of await this.snapshots.stored(partition)) {
+        if (await ofThisLog(candidate)) {
+          pointer = candidate;
+          break;
+        }
+      }
+      if (pointer === undefined) return 1;
+    }
     const writes = await this.snapshots.load(pointer);
     if (writes === undefined) throw new LogTrimmedError(partition, pointer.sequence); // replaced meanwhile by a newer one
     await this.store.applyLogged([{ partition, writes, position: { sequence: pointer.sequence, batchId: pointer.batchId } }]);
@@ -281,11 +291,12 @@ export class PartitionLogs implements CommitLog {
 
   private async saveSnapshot(log: PartitionLog, position: LogPosition, writes: readonly StoreWrite[]): Promise<void> {
     const { partition } = log;
-    const saved = await this.snapshots.save(partition, position, writes);
+    const saved = await this.snapshots.save(partition, position, writes, async (pointer) => (await log.entryAt(pointer.sequence))?.batchId === pointer.batchId);
     if (saved === undefined) return; // a snapshot as recent or more is the latest already
     await log.purgeBefore(position.sequence);
     await this.options.onSnapshot?.(partition);
     if (saved.replaced !== undefined) await this.snapshots.remove(saved.replaced.object);
+    await this.snapshots.removeOlder(partition, { ...position, object: `p.${partition}.${position.sequence}` });
   }
 }
 

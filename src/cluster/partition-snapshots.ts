@@ -48,21 +48,51 @@ export class PartitionSnapshots {
 
   /** The writes that make a snapshot's state; undefined when the object is gone (a later snapshot replaced it: ask again). */
   async load(pointer: SnapshotPointer): Promise<StoreWrite[] | undefined> {
-    const data = await this.objects.getBlob(pointer.object);
-    return data === null ? undefined : decodeEntry(data);
+    const object = await this.objects.get(pointer.object);
+    if (object === null) return undefined;
+    const reader = object.data.getReader();
+    const chunks: Uint8Array[] = [];
+    const reading = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        chunks.push(value);
+      }
+    })();
+    reading.catch(() => undefined);
+    // An object removed while it is read (a newer snapshot replaced it) never delivers its last chunk:
+    // look again now and then, and give up on it once it is gone.
+    for (let checks = 0; ; checks++) {
+      const timer = new Promise<"check">((resolve) => setTimeout(() => resolve("check"), 1_000));
+      if ((await Promise.race([reading.then(() => "read" as const), timer])) === "read") break;
+      const info = await this.objects.info(pointer.object);
+      if (info === null || info.deleted || info.nuid !== object.info.nuid || checks >= 30) {
+        await reader.cancel().catch(() => undefined);
+        if (checks >= 30) throw new Error(`snapshot object ${pointer.object} could not be read`);
+        return undefined;
+      }
+    }
+    await object.error;
+    const whole = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, at);
+      at += chunk.length;
+    }
+    return decodeEntry(whole);
   }
 
   /**
    * Saves a partition's state as of `position` and makes it the latest, unless a snapshot at the same
    * or a later position is the latest already (then this one is removed again, and undefined returned).
    */
-  async save(partition: number, position: LogPosition, writes: readonly StoreWrite[]): Promise<SavedSnapshot | undefined> {
+  async save(partition: number, position: LogPosition, writes: readonly StoreWrite[], ofThisLog: (pointer: SnapshotPointer) => Promise<boolean> = async () => true): Promise<SavedSnapshot | undefined> {
     const object = `p.${partition}.${position.sequence}`;
-    await this.objects.putBlob({ name: object }, encodeEntry(writes));
+    await this.objects.putBlob({ name: object, description: position.batchId }, encodeEntry(writes));
     const pointer: SnapshotPointer = { sequence: position.sequence, batchId: position.batchId, object };
     for (;;) {
       const current = await this.readPointer(partition);
-      if (current?.pointer !== undefined && current.pointer.sequence >= position.sequence) {
+      if (current?.pointer !== undefined && current.pointer.sequence >= position.sequence && (await ofThisLog(current.pointer))) {
         if (current.pointer.object !== object) await this.remove(object);
         return undefined;
       }
@@ -76,6 +106,26 @@ export class PartitionSnapshots {
         if (!isWrongRevision(error)) throw error;
         // Another writer moved the pointer meanwhile: look again.
       }
+    }
+  }
+
+  /** The partition's snapshots in the bucket, newest first, as pointers (for when the pointer is unusable). */
+  async stored(partition: number): Promise<SnapshotPointer[]> {
+    const found: SnapshotPointer[] = [];
+    for (const info of await this.objects.list()) {
+      const match = /^p\.(\d+)\.(\d+)$/.exec(info.name);
+      if (info.deleted || !match || Number(match[1]) !== partition || !info.description) continue;
+      found.push({ sequence: Number(match[2]), batchId: info.description, object: info.name });
+    }
+    return found.sort((a, b) => b.sequence - a.sequence);
+  }
+
+  /** Removes the partition's objects below the latest snapshot (left by nodes that died while snapshotting). */
+  async removeOlder(partition: number, latest: SnapshotPointer): Promise<void> {
+    for (const info of await this.objects.list()) {
+      const match = /^p\.(\d+)\.(\d+)$/.exec(info.name);
+      if (info.deleted || !match || Number(match[1]) !== partition || Number(match[2]) >= latest.sequence) continue;
+      await this.remove(info.name);
     }
   }
 

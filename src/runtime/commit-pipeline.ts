@@ -147,9 +147,23 @@ export class CommitPipeline {
     this.log.warn("durable timer kept: nothing in this app handles it", { instanceId: timer.instanceId, timerId: timer.timerId, kind });
   }
 
-  /** Joins the pipeline (before `start`). */
-  join(participant: TickParticipant): void {
-    this.participants.push(participant);
+  /**
+   * Joins the pipeline (before `start`). With `first`, its turns run before the others' in every tick,
+   * so that the messages it hands them with `deliver` while running its turns are taken in the same tick.
+   */
+  join(participant: TickParticipant, options: { readonly first?: boolean } = {}): void {
+    if (options.first) this.participants.unshift(participant);
+    else this.participants.push(participant);
+  }
+
+  /**
+   * Hands a mailbox message to the participant whose actors receive it. Called by a participant that
+   * runs first (see `join`) for a message that its turn of this tick writes to its target's mailbox:
+   * the target takes it in this tick, in the same commit (if that commit fails, the participants are
+   * reset and the message, which the store then lacks, is not handed out again).
+   */
+  deliver(address: MailboxAddress, message: MailboxMessage): void {
+    this.route(address, message);
   }
 
   /** Delivers the durable messages that were not yet applied when the process last stopped. */

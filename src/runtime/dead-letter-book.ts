@@ -6,8 +6,8 @@ const MAX_KEPT_INPUT_BYTES = 64 * 1024;
 /** Error messages are kept up to this many characters. */
 const MAX_KEPT_MESSAGE = 4096;
 /** About the most characters of failures one page carries (at least one failure). */
-const MAX_PAGE_CHARS = 1024 * 1024;
-const DEFAULT_PAGE = 100;
+export const MAX_PAGE_CHARS = 1024 * 1024;
+export const DEFAULT_PAGE = 100;
 
 /** A failed signal between entities, before it has its number. */
 export type FailedSignal = Omit<DeadLetter, "seq" | "inputBytes">;
@@ -71,7 +71,7 @@ export class DeadLetterBook {
     let chars = 0;
     for (const letter of letters) {
       if (failures.length === limit || (failures.length > 0 && chars >= MAX_PAGE_CHARS)) return { failures, next: failures[failures.length - 1]!.seq };
-      const failure = toWire(letter);
+      const failure = failureWire(letter);
       chars += JSON.stringify(failure).length;
       failures.push(failure);
     }
@@ -92,7 +92,8 @@ function kept(failed: FailedSignal): Omit<DeadLetter, "seq"> {
   return letter;
 }
 
-function toWire(letter: DeadLetter): FailedSignalWire {
+/** A stored dead letter as clients see it. */
+export function failureWire(letter: DeadLetter): FailedSignalWire {
   return {
     seq: letter.seq,
     time: new Date(letter.atMs).toISOString(),

@@ -14,6 +14,8 @@ export interface CleanOptions {
   readonly releaseOrphanedLocks?: boolean;
   /** Entities live state watches keep their record (see entity-maintenance.ts); default: none is watched. */
   readonly isWatched?: (entityId: string) => boolean;
+  /** Only the entities of these partitions (cluster mode: each partition's owner cleans its own); default: every partition the store holds. */
+  readonly partitions?: readonly number[];
 }
 
 /** What `clean` did. */
@@ -51,7 +53,7 @@ export async function cleanEntities(runtime: EntityRuntime, options: CleanOption
   for (const type of options.entityType === undefined ? runtime.registry.names : [options.entityType]) {
     let after: string | undefined;
     do {
-      const page = store.listEntities({ type, includeDeleted: true, pageSize: PAGE_SIZE, where, ...(after === undefined ? {} : { after }) });
+      const page = store.listEntities({ type, includeDeleted: true, pageSize: PAGE_SIZE, where, ...(after === undefined ? {} : { after }), ...(options.partitions === undefined ? {} : { partitions: options.partitions }) });
       const outcomes = await Promise.all(page.entities.map(({ id }) => submitted(runtime, { kind: "call", entityId: id, op: CLEAN_OP, maintenance })));
       outcomes.forEach((outcome, i) => {
         if (outcome.kind === "error") throw new EntityError(outcome.code, outcome.message);

@@ -4,6 +4,7 @@ import {
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
   decodeClientMessage,
+  isEntityError,
   type ClientFrame,
   type ErrorFrame,
   type HelloFrame,
@@ -15,6 +16,7 @@ import { packAnswers } from "./answer-packer.js";
 import { exactListing, handleEntityQuery } from "./entity-queries.js";
 import type { FairInput, InputLane } from "./fair-input.js";
 import type { OrchestrationRequests } from "./orchestration-requests.js";
+import type { ClusterListings } from "../cluster/cluster-listings.js";
 import type { BufferHolder, MemoryBudget } from "./memory-budget.js";
 import { isAnswerGroup, OutgoingQueue, type AnswerGroup, type LiveDelivery } from "./outgoing-queue.js";
 import type { SocketHandlers, TransportSocket } from "./transport.js";
@@ -51,6 +53,8 @@ export interface HubServices {
   readonly orchestrations?: OrchestrationRequests;
   /** The orchestration name of an instance (for authorization), undefined when unknown. */
   instanceName?(instanceId: string): string | undefined;
+  /** Cluster mode: listings (entities, instances, failures) and clean over every partition, whichever node owns it. */
+  readonly listings?: ClusterListings | undefined;
 }
 
 /** The task hubs a connection may name in its hello. */
@@ -392,8 +396,19 @@ export class ConnectionSession implements ReplyTarget, SocketHandlers, BufferHol
       }
       case "unsubscribe":
         return hub.liveState.unsubscribe(this, frame.id, frame.entity);
-      case "failures":
-        return this.deliver(frame.id, { kind: "result", value: runtime.failures(frame) });
+      case "failures": {
+        const { listings } = hub;
+        if (listings === undefined) return this.deliver(frame.id, { kind: "result", value: runtime.failures(frame) });
+        const id = frame.id;
+        return void listings.failures(frame).then(
+          (value) => this.deliver(id, { kind: "result", value }),
+          (error: unknown) => {
+            if (isEntityError(error)) return this.deliver(id, { kind: "error", code: error.code, message: error.message });
+            this.log.error("listing failures failed", { error: errorMessage(error) });
+            this.deliver(id, { kind: "error", code: ErrorCode.internal, message: "the server failed to answer (see its log)" });
+          },
+        );
+      }
       case "listEntities":
       case "deleteEntity":
       case "cleanEntities":

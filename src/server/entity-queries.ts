@@ -2,11 +2,14 @@ import { EntityError, ErrorCode, isEntityError, isEntityId, type EntityPageWire,
 import { errorMessage, type Logger } from "../log.js";
 import { cleanEntities, deleteRequest, type EntityRegistry, type EntityRuntime, type Outcome, type ReplyTarget } from "../runtime/index.js";
 import type { EntityListingQuery, ListedEntity } from "../storage/index.js";
+import type { ClusterListings } from "../cluster/cluster-listings.js";
 
 /** What entity queries need of a task hub: its runtime, and whether live state watches an entity (`clean` keeps those). */
 export interface EntityQueryServices {
   readonly runtime: EntityRuntime;
   readonly liveState: { isWatched?(entityId: string): boolean };
+  /** Cluster mode: listings and clean cover every partition, whichever node owns it. */
+  readonly listings?: ClusterListings | undefined;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -25,7 +28,7 @@ export function handleEntityQuery(session: ReplyTarget, frame: EntityQueryFrame,
     );
   switch (frame.type) {
     case "listEntities":
-      return void answer(listPage(runtime, frame));
+      return void answer(listPage(runtime, frame, hub.listings));
     case "deleteEntity": {
       const problem = runtime.registry.check(frame.entity);
       if (problem) return session.deliver(frame.id, { kind: "error", code: problem.code, message: problem.message });
@@ -34,13 +37,14 @@ export function handleEntityQuery(session: ReplyTarget, frame: EntityQueryFrame,
     case "cleanEntities": {
       const isWatched = (entityId: string) => hub.liveState.isWatched?.(entityId) ?? false;
       const { entityType, removeEmpty, releaseOrphanedLocks } = frame;
+      if (hub.listings) return void answer(hub.listings.clean({ entityType, removeEmpty, releaseOrphanedLocks })); // each partition's owner cleans its own
       return void answer(cleanEntities(runtime, { entityType, removeEmpty, releaseOrphanedLocks, isWatched }));
     }
   }
 }
 
 /** One page of a listing, with its continuation, and the count when asked. */
-async function listPage(runtime: EntityRuntime, frame: ListEntitiesFrame): Promise<EntityPageWire> {
+async function listPage(runtime: EntityRuntime, frame: ListEntitiesFrame, listings: ClusterListings | undefined): Promise<EntityPageWire> {
   const type = resolveType(runtime.registry, frame.entityType, frame.ignoreCase === true);
   const after = frame.continuation === undefined ? undefined : decodeContinuation(frame.continuation, type);
   const query: EntityListingQuery = {
@@ -53,6 +57,12 @@ async function listPage(runtime: EntityRuntime, frame: ListEntitiesFrame): Promi
     ...(frame.modifiedTo === undefined ? {} : { modifiedTo: frame.modifiedTo }),
     ...(after === undefined ? {} : { after }),
   };
+  if (listings) {
+    // Cluster mode: every partition's part, from its owner, merged in id order (the continuation is the same).
+    const { listing, count } = await listings.listEntities(query, frame.count === true);
+    const entities = listing.entities.map(toWire);
+    return { entities, ...(listing.next === undefined ? {} : { continuation: encodeContinuation(listing.next) }), ...(count === undefined ? {} : { count }) };
+  }
   const store = runtime.pipeline.store;
   const page = store.listEntities(query);
   const entities = page.entities.map(toWire);

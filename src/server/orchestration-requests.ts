@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { ErrorCode, type ListFrame, type OrchestrationFrame } from "../../protocol/index.js";
+import { ErrorCode, isEntityError, type ListFrame, type OrchestrationFrame } from "../../protocol/index.js";
+import type { ClusterListings } from "../cluster/cluster-listings.js";
 import { isReservedEventName, type OrchestrationHost } from "../orchestration/index.js";
 import type { Outcome, ReplyTarget } from "../runtime/index.js";
 import { listInstances } from "./instance-listing.js";
@@ -26,6 +27,8 @@ export class OrchestrationRequests {
   constructor(
     private readonly host: OrchestrationHost,
     private readonly watches: InstanceWatchService,
+    /** Cluster mode: listings cover every partition, whichever node owns it. */
+    private readonly listings?: ClusterListings,
   ) {}
 
   /** The instances a connection watches. */
@@ -72,6 +75,7 @@ export class OrchestrationRequests {
       case "status":
         return host.submit({ kind: "read", instanceId: frame.instanceId, history: frame.history, historyFrom: frame.historyFrom, replyTo, requestId });
       case "list":
+        if (this.listings) return void this.listAcross(this.listings, frame).then((outcome) => session.deliver(requestId, outcome));
         return session.deliver(requestId, this.list(frame));
       case "watch":
         return this.watches.watch(session, requestId, frame.instanceId);
@@ -85,6 +89,16 @@ export class OrchestrationRequests {
       return { kind: "result" as const, value: listInstances(this.host, frame) };
     } catch (error) {
       return { kind: "error" as const, code: ErrorCode.bad_request, message: (error as Error).message };
+    }
+  }
+
+  /** The cluster's listing: a bad continuation is `bad_request`; a partition whose owner did not answer, its coded error. */
+  private async listAcross(listings: ClusterListings, frame: ListFrame): Promise<Outcome> {
+    try {
+      return { kind: "result", value: await listings.listInstances(frame) };
+    } catch (error) {
+      if (isEntityError(error)) return { kind: "error", code: error.code, message: error.message };
+      return { kind: "error", code: ErrorCode.bad_request, message: (error as Error).message };
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from "../log.js";
 import { ClusterPartitions, type ClusterOptions } from "../cluster/index.js";
+import type { ClusterListings } from "../cluster/cluster-listings.js";
 import { OrchestrationHost, type OrchestrationHostOptions } from "../orchestration/index.js";
 import { CommitPipeline, EntityRuntime, type Clock } from "../runtime/index.js";
 import { LmdbStore } from "../storage/index.js";
@@ -90,8 +91,14 @@ export class TaskHub {
     const liveState = new LiveStateHub(runtime, { hardBufferBytes: settings.maxBufferedBytes, ...settings.liveState });
     const watches = host ? new InstanceWatchHub(host) : undefined;
     cluster?.followChanges({ entities: () => liveState.watchedEntities(), instances: () => watches?.watchedInstances() ?? [] });
-    const orchestrations = host && watches ? new OrchestrationRequests(host, watches) : undefined;
+    if (cluster) cluster.listings.isWatched = (entityId) => liveState.isWatched(entityId);
+    const orchestrations = host && watches ? new OrchestrationRequests(host, watches, cluster?.listings) : undefined;
     return new TaskHub(name, store, runtime, host, orchestrations, watches, liveState, cluster);
+  }
+
+  /** Cluster mode: listings, counts, clean and bulk purge over every partition, whichever node owns it. */
+  get listings(): ClusterListings | undefined {
+    return this.cluster?.listings;
   }
 
   /** The orchestration name of an instance, undefined when there is no such instance. */

@@ -35,6 +35,8 @@ export interface DeadLetterQuery {
   readonly limit: number;
   /** Only those with a lower `seq`. */
   readonly before?: number;
+  /** Only those of these partitions (of the store's own; cluster mode asks each partition's owner). Default: every one. */
+  readonly partitions?: readonly number[];
 }
 
 /** The dead-letter part of a write batch. */

@@ -31,6 +31,8 @@ export interface EntityListingQuery {
   readonly maxBytes?: number;
   /** A further condition on the stored record (used by `clean` to find empty and locked entities). */
   readonly where?: (id: string, record: EntityRecord) => boolean;
+  /** Only these partitions (of those read; cluster mode asks each partition's owner for its part). Default: all of them. */
+  readonly partitions?: readonly number[];
 }
 
 /** One entity of a listing. */
@@ -82,7 +84,7 @@ interface Head {
 export function listEntities(db: Database<string, Key>, partitions: readonly number[], query: EntityListingQuery): EntityListing {
   const maxScan = query.maxScan ?? Math.max(MIN_SCAN, 10 * query.pageSize);
   const maxBytes = query.maxBytes ?? MAX_PAGE_BYTES;
-  const heads = new MergeHeap(openHeads(db, partitions, query));
+  const heads = new MergeHeap(openHeads(db, only(partitions, query.partitions), query));
   const maxRead = READ_BYTES_PER_PAGE_BYTE * maxBytes;
   const entities: ListedEntity[] = [];
   let scanned = 0;
@@ -118,7 +120,7 @@ export async function countEntities(db: Database<string, Key>, partitions: reado
   const prefix = prefixOf(query);
   const needsRecord = query.includeDeleted !== true || query.modifiedFrom !== undefined || query.modifiedTo !== undefined || query.where !== undefined;
   let count = 0;
-  for (const partition of partitions) {
+  for (const partition of only(partitions, query.partitions)) {
     let after: string | undefined;
     for (;;) {
       let read = 0;
@@ -156,6 +158,11 @@ export function compareIds(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
+}
+
+/** The partitions of `all` that `wanted` names (all of them when it names none). */
+function only(all: readonly number[], wanted: readonly number[] | undefined): readonly number[] {
+  return wanted === undefined ? all : all.filter((partition) => wanted.includes(partition));
 }
 
 function prefixOf(query: Pick<EntityListingQuery, "type" | "keyPrefix">): string {

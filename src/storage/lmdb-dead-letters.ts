@@ -57,8 +57,9 @@ export class LmdbDeadLetters {
     const upper = query.before ?? Infinity;
     const heads: Array<{ rest: Iterator<{ key: Key; value: string }>; key: Parts; value: string }> = [];
     const iterators: Array<Iterator<{ key: Key; value: string }>> = [];
+    const partitions = query.partitions === undefined ? this.partitions : this.partitions.filter((partition) => query.partitions!.includes(partition));
     try {
-      for (const partition of this.partitions) {
+      for (const partition of partitions) {
         for (const entityType of query.entityType === undefined ? this.typesIn(partition) : [query.entityType]) {
           const range = this.db.getRange({ start: [partition, "d", entityType, upper], exclusiveStart: true, end: [partition, "d", entityType], reverse: true, limit: query.limit });
           const rest = range[Symbol.iterator]();

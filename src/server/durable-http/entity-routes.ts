@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ErrorCode, isEntityId } from "../../../protocol/index.js";
+import { ErrorCode, isEntityError, isEntityId } from "../../../protocol/index.js";
 import { deleteRequest, type EntityRuntime } from "../../runtime/index.js";
 import { askEntity } from "./asking.js";
 import { continuationOf, CONTINUATION_HEADER } from "./instance-routes.js";
@@ -206,12 +206,14 @@ const list = defineRoute({
       ...(query.lastOperationTimeTo === undefined ? {} : { modifiedTo: query.lastOperationTimeTo }),
       ...(token === undefined ? {} : { after: decodeAfter(token, type) }),
     };
-    const store = context.hub.store;
-    const page = store.listEntities(listing);
+    // In cluster mode, every partition's part, from its owner (a partition without an answer: 503).
+    const { listings, store } = context.hub;
+    const read = async (query: typeof listing) => (listings ? (await listings.listEntities(query, false).catch(asProblem)).listing : store.listEntities(query));
+    const page = await read(listing);
     let next = page.next;
     if (next !== undefined && page.entities.length >= pageSize) {
       // Look one entity ahead, so that the last page carries no token.
-      const ahead = store.listEntities({ ...listing, pageSize: 1, includeState: false, after: next });
+      const ahead = await read({ ...listing, pageSize: 1, includeState: false, after: next });
       if (ahead.entities.length === 0 && ahead.next === undefined) next = undefined;
     }
     const body: EntityListItem[] = page.entities.map((entity) => ({
@@ -222,5 +224,11 @@ const list = defineRoute({
     return jsonResponse(200, body, next === undefined ? {} : { [CONTINUATION_HEADER]: encodeAfter(next) });
   },
 });
+
+/** A coded refusal (a partition's owner that did not answer) as the HTTP problem it answers; anything else as it is. */
+export function asProblem(error: unknown): never {
+  if (isEntityError(error)) throw problemOf({ kind: "error", code: error.code, message: error.message });
+  throw error;
+}
 
 export const entityRoutes: RouteSpec[] = [signal, remove, read, list];

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import * as z from "zod";
-import { ErrorCode, type ListFrame } from "../../../protocol/index.js";
+import { ErrorCode, isEntityError, type ListFrame } from "../../../protocol/index.js";
 import type { OrchestrationAction } from "../../security/index.js";
 import { listInstances } from "../instance-listing.js";
 import { askInstance, resultOf } from "./asking.js";
 import { notFound, orchestrationHost, readInstance, statusBody, statusResponse } from "./instance-status.js";
 import { startInstance, startWait, WAIT_QUERY } from "./orchestrator-routes.js";
 import type { HttpResponse } from "../transport.js";
-import { emptyResponse, HttpProblem, jsonResponse } from "./problems.js";
+import { emptyResponse, HttpProblem, jsonResponse, problemOf } from "./problems.js";
 import { jsonBody } from "./request-body.js";
 import { defineRoute, type RouteContext, type RouteSpec } from "./route-spec.js";
 import { BooleanParam, DateTimeParam, EventNameParam, InstanceIdParam, JsonValue, RuntimeStatusListParam, TopParam } from "./schemas.js";
@@ -120,15 +120,19 @@ const listStatuses = defineRoute({
       ...(query.instanceIdPrefix === undefined ? {} : { instanceIdPrefix: query.instanceIdPrefix }),
       ...(continuation === undefined ? {} : { continuation }),
     };
+    // In cluster mode, every partition's part, from its owner (a partition without an answer: 503).
+    const { listings } = context.hub;
+    const list = async (asked: ListFrame) => (listings ? await listings.listInstances(asked) : listInstances(host, asked));
     let page: ReturnType<typeof listInstances>;
     try {
-      page = listInstances(host, frame);
+      page = await list(frame);
       // A full page's token may lead to nothing: look one instance ahead, so that the last page carries no token.
       if (page.continuation !== undefined && page.instances.length >= pageSize) {
-        const ahead = listInstances(host, { ...frame, pageSize: 1, continuation: page.continuation });
+        const ahead = await list({ ...frame, pageSize: 1, continuation: page.continuation });
         if (ahead.instances.length === 0 && ahead.continuation === undefined) page = { instances: page.instances };
       }
     } catch (error) {
+      if (isEntityError(error)) throw problemOf({ kind: "error", code: error.code, message: error.message });
       throw new HttpProblem(400, ErrorCode.bad_request, `header ${CONTINUATION_HEADER}: ${(error as Error).message}`);
     }
     const showInput = query.showInput !== false;

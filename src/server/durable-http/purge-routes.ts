@@ -2,6 +2,7 @@ import { ErrorCode, type ListFrame } from "../../../protocol/index.js";
 import type { RuntimeStatus } from "../../orchestration/index.js";
 import { listInstances } from "../instance-listing.js";
 import { askInstance, resultOf } from "./asking.js";
+import { asProblem } from "./entity-routes.js";
 import { orchestrationHost } from "./instance-status.js";
 import { authorizeInstance, noInstance } from "./instance-routes.js";
 import { HttpProblem, jsonResponse } from "./problems.js";
@@ -69,7 +70,11 @@ const purgeMany = defineRoute({
     const { createdTimeFrom, createdTimeTo, runtimeStatus } = context.query;
     const statuses = FINISHED.filter((status) => runtimeStatus === undefined || runtimeStatus.includes(status));
     let deleted = 0;
-    if (statuses.length > 0) {
+    const { listings } = context.hub;
+    if (statuses.length > 0 && listings) {
+      // Cluster mode: each partition's owner purges its own (a partition without an answer: 503).
+      deleted = await listings.purge({ runtimeStatus: statuses as Array<"Completed" | "Failed" | "Terminated">, createdFrom: createdTimeFrom, createdTo: createdTimeTo ?? Date.now() }).catch(asProblem);
+    } else if (statuses.length > 0) {
       const frame: ListFrame = { type: "list", id: 0, runtimeStatus: [...statuses], createdFrom: createdTimeFrom, createdTo: createdTimeTo ?? Date.now(), pageSize: PURGE_PAGE };
       let continuation: string | undefined;
       do {

@@ -236,6 +236,25 @@ describe("partition leases on one nats-server", () => {
     for (const partition of fromA) expect(stored[partition]).toMatch(/^[bc]@2$/);
   });
 
+  it("takes back at once, at a higher epoch, the leases of its earlier run when a node restarts after a crash", async () => {
+    const hub = newHub();
+    // A clock that never moves: no lease can lapse, so only knowing them its own lets the new run take them.
+    const frozen = () => 0;
+    const first = await startNode(servers.urls, hub, "a", { now: frozen });
+    await first.leases.untilAllOwned(DEADLINE_MS);
+    first.leases.abandon(); // a crash: its leases stay in the bucket, naming "a"
+    const b = await startNode(servers.urls, hub, "b", { now: frozen });
+
+    const again = await startNode(servers.urls, hub, "a", { now: frozen });
+    await until(() => again.leases.held().length === PARTITIONS / 2, DEADLINE_MS);
+    expect(acquisitions(again).every((event) => event.epoch === 2)).toBe(true);
+    // Another node does not take a live-looking lease of "a": b holds nothing that a's earlier run held.
+    expect(b.leases.held()).toEqual([]);
+    const stored = await storedLeases(await openBucket(again.connection, hub));
+    expect(stored.filter((lease) => lease === "a@2")).toHaveLength(PARTITIONS / 2);
+    expect(stored.filter((lease) => lease === "a@1")).toHaveLength(PARTITIONS / 2); // beyond its share: left to lapse
+  });
+
   it("calls lost for every lease it could not renew for a lease's length, before renewing any", async () => {
     const hub = newHub();
     let jumped = 0;
