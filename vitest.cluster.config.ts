@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import base from "./vitest.config.js";
+import base, { reporters } from "./vitest.config.js";
 
 /**
  * The integration tests again, with every server a one-node cluster on NATS JetStream (as the suite
@@ -19,5 +19,6 @@ export default defineConfig({
       "test/integration/out-of-disk-close.test.ts",
     ],
     globalSetup: ["test/conformance/one-node-cluster-setup.ts"],
+    reporters: reporters("cluster-conformance"),
   },
 });
