@@ -14,7 +14,9 @@ type ForwardAnswer = { readonly outcome: Outcome } | { readonly moved: true };
 
 /** A forwarded request waiting to be sent to its partition's owner, and where its answer goes. */
 interface PendingForward {
-  readonly forwarded: Forwarded;
+  /** The request as it travels, in JSON (made once: a batch is measured, and may be sent more than once), and its length in bytes. */
+  readonly json: string;
+  readonly bytes: number;
   /** True when a second application is impossible (a numbered signal, a read, a client's start): sent again after a try with no answer. */
   readonly resendable: boolean;
   readonly answer: (outcome: Outcome) => void;
@@ -98,7 +100,7 @@ export class ForwardedRequests {
     if (!this.mustForward(request.entityId)) return false;
     if (request.message || request.timer || request.maintenance?.kind === "clean") return false;
     const { replyTo, requestId, ...data } = request;
-    this.enqueue(this.store.partitionOf(request.entityId), { forwarded: { to: "entity", request: data }, resendable: request.sender !== undefined, answer: (outcome) => replyTo?.deliver(requestId ?? 0, outcome) });
+    this.enqueue(this.store.partitionOf(request.entityId), { to: "entity", request: data }, request.sender !== undefined, (outcome) => replyTo?.deliver(requestId ?? 0, outcome));
     return true;
   }
 
@@ -110,7 +112,7 @@ export class ForwardedRequests {
     if ("parent" in request && request.parent) return false;
     const { replyTo, requestId, ...data } = request;
     const resendable = request.kind === "read" || (request.kind === "start" && request.sender !== undefined);
-    this.enqueue(this.store.partitionOf(request.instanceId), { forwarded: { to: "instance", request: data as InstanceRequest }, resendable, answer: (outcome) => replyTo?.deliver(requestId ?? 0, outcome) });
+    this.enqueue(this.store.partitionOf(request.instanceId), { to: "instance", request: data as InstanceRequest }, resendable, (outcome) => replyTo?.deliver(requestId ?? 0, outcome));
     return true;
   }
 
@@ -120,7 +122,9 @@ export class ForwardedRequests {
    * client's signals to one entity must reach it in the order sent: its de-duplication takes a signal
    * numbered below one applied for a resend.
    */
-  private enqueue(partition: number, pending: PendingForward): void {
+  private enqueue(partition: number, forwarded: Forwarded, resendable: boolean, answer: (outcome: Outcome) => void): void {
+    const json = JSON.stringify(forwarded);
+    const pending: PendingForward = { json, bytes: Buffer.byteLength(json), resendable, answer };
     let queue = this.queues.get(partition);
     if (queue === undefined) this.queues.set(partition, (queue = []));
     queue.push(pending);
@@ -143,7 +147,7 @@ export class ForwardedRequests {
     let bytes = 0;
     let count = 0;
     for (const pending of queue) {
-      bytes += Buffer.byteLength(JSON.stringify(pending.forwarded)) + 1;
+      bytes += pending.bytes + 1;
       if (count === MAX_BATCH || (count > 0 && bytes > budget)) break;
       count++;
     }
@@ -161,7 +165,7 @@ export class ForwardedRequests {
       let answers: ForwardAnswer[] | undefined;
       try {
         const timeout = Math.max(1, Math.min(resendable ? RESENDABLE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS, deadline - Date.now()));
-        const data = encoder.encode(JSON.stringify({ requests: waiting.map((pending) => pending.forwarded) }));
+        const data = encoder.encode(`{"requests":[${waiting.map((pending) => pending.json).join(",")}]}`);
         answers = answersOf(jsonOf(await this.connection.request(requestSubject(this.hub, partition), data, { timeout })), waiting.length);
       } catch (error) {
         const noOwner = (error as { code?: string }).code === "503"; // no node listens: the partition has no owner now
