@@ -1,18 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../../../clients/index.js";
-import { defineEntity } from "../../../src/runtime/index.js";
+import { Blob } from "../../fixtures/cluster-listing-app.js";
 import { startNatsServer } from "../../support/nats-servers.js";
 import { startTestServer } from "../support/test-server.js";
-
-const Blob = defineEntity("Blob", {
-  initialState: () => "",
-  operations: {
-    append: (ctx, text: string) => {
-      ctx.state += text;
-      return ctx.state.length;
-    },
-  },
-});
 
 /**
  * Review (fixed): a tick's writes to one partition were one JetStream message, and NATS refuses

@@ -1,12 +1,11 @@
-import { afterEach, describe, expect, it, onTestFailed } from "vitest";
-import { connect as connectNats } from "nats";
+import { describe, expect, it, onTestFailed } from "vitest";
 import { connect, type DurableClient } from "../../../clients/index.js";
 import type { Transfer } from "../../../src/demo/app.js";
 import { partitionInboxAddress, partitionLogAddress } from "../../../src/cluster/log-names.js";
 import { partitionOf } from "../../../src/storage/partition-hash.js";
-import { startNatsServer } from "../../support/nats-servers.js";
 import { freePort, tempDataDir } from "../support/test-server.js";
 import { killAndWait, startServerProcess } from "../support/server-process.js";
+import { cleanupsAfterEach, firstSequence, startNatsWithObserver } from "./log-nodes.js";
 
 type TransferOutput = { ok: boolean };
 const PARTITIONS = 16;
@@ -30,16 +29,10 @@ function delay(ms: number): Promise<void> {
  * money is all there (each message between partitions applied once, though inboxes are trimmed).
  */
 describe("review: snapshots under kills and pauses", () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("nothing acknowledged is lost, nothing is applied twice", { timeout: 400_000 }, async () => {
-    const nats = await startNatsServer();
-    cleanups.push(() => nats.stop());
-    const observer = await connectNats({ servers: nats.urls });
-    cleanups.push(() => observer.close());
+    const { nats, observer } = await startNatsWithObserver(cleanups);
 
     const sent = new Map<string, number>();
     const acked = new Map<string, number>();
@@ -187,7 +180,7 @@ describe("review: snapshots under kills and pauses", () => {
     expect(balances.reduce((sum, balance) => sum + balance, 0)).toBe(ACCOUNTS * 1_000);
     // The snapshots did happen: every log was purged behind one, and inboxes that got messages were trimmed.
     const jsm = await observer.jetstreamManager();
-    const firstOf = async (stream: string) => (await jsm.streams.info(stream)).state.first_seq;
+    const firstOf = (stream: string) => firstSequence(jsm, stream);
     const logs = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => firstOf(partitionLogAddress("default", p).stream)));
     const inboxes = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => firstOf(partitionInboxAddress("default", p).stream).catch(() => 0)));
     expect(logs.filter((first) => first > 1)).toHaveLength(PARTITIONS);

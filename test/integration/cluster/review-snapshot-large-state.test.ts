@@ -1,21 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { connect as connectNats } from "nats";
+import { describe, expect, it } from "vitest";
 import { connect } from "../../../clients/index.js";
 import { partitionLogAddress } from "../../../src/cluster/log-names.js";
-import { defineEntity } from "../../../src/runtime/index.js";
 import { partitionOf } from "../../../src/storage/partition-hash.js";
-import { startNatsServer } from "../../support/nats-servers.js";
+import { Blob } from "../../fixtures/cluster-listing-app.js";
 import { startTestServer } from "../support/test-server.js";
-
-const Blob = defineEntity("Blob", {
-  initialState: () => "",
-  operations: {
-    append: (ctx, text: string) => {
-      ctx.state += text;
-      return ctx.state.length;
-    },
-  },
-});
+import { cleanupsAfterEach, firstSequence, snapshotPointer, startNatsWithObserver } from "./log-nodes.js";
 
 /**
  * Review coverage: a partition snapshot larger than NATS's max_payload (1 MiB here: an entity of 3.2 MB,
@@ -23,16 +12,10 @@ const Blob = defineEntity("Blob", {
  * directory loads it (the log before it is purged) and goes on from there.
  */
 describe("review: a snapshot larger than a NATS message", () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("a 3.2 MB entity state is stored in a snapshot and loaded from it", { timeout: 180_000 }, async () => {
-    const nats = await startNatsServer();
-    cleanups.push(() => nats.stop());
-    const observer = await connectNats({ servers: nats.urls });
-    cleanups.push(() => observer.close());
+    const { nats, observer } = await startNatsWithObserver(cleanups);
     const cluster = { servers: nats.urls, leaseMs: 2_000, snapshotEntries: 2 };
     const a = await startTestServer("ws", { app: [Blob], cluster: { ...cluster, node: "a" } });
     cleanups.push(() => a.stop());
@@ -46,12 +29,11 @@ describe("review: a snapshot larger than a NATS message", () => {
     const partition = partitionOf("Blob/big", 16);
     const jsm = await observer.jetstreamManager();
     const objects = await observer.jetstream().views.os("DE_default_SNAPSHOTS");
-    const index = await observer.jetstream().views.kv("DE_default_SNAPSHOT_INDEX", { bindOnly: true });
     const deadline = Date.now() + 60_000;
     let pointer: { sequence: number; object: string } | undefined;
     for (;;) {
-      pointer = (await index.get(`p.${partition}`))?.json();
-      const first = (await jsm.streams.info(partitionLogAddress("default", partition).stream)).state.first_seq;
+      pointer = await snapshotPointer(observer, "default", partition);
+      const first = await firstSequence(jsm, partitionLogAddress("default", partition).stream);
       if (pointer !== undefined && first > 1 && ((await objects.info(pointer.object))?.size ?? 0) > 3_000_000) break;
       if (Date.now() > deadline) throw new Error(`no snapshot of 3 MB: pointer ${JSON.stringify(pointer)}, log from ${first}`);
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { connect as connectNats, type NatsConnection, type ObjectStore } from "nats";
-import { PartitionLogs } from "../../../src/cluster/partition-logs.js";
-import { PartitionSnapshots } from "../../../src/cluster/partition-snapshots.js";
-import { LmdbStore } from "../../../src/storage/index.js";
-import { startNatsServer } from "../../support/nats-servers.js";
+import { describe, expect, it } from "vitest";
+import type { ObjectStore } from "nats";
+import type { LmdbStore } from "../../../src/storage/index.js";
+import { cleanupsAfterEach, openLogNode, pollUntil, snapshotBuckets, snapshotPointer, startNatsWithObserver } from "./log-nodes.js";
+
+const HUB = "snaprace";
 
 /**
  * Review: a new owner that loads a snapshot object while another node removes it (the snapshot that
@@ -26,59 +23,26 @@ import { startNatsServer } from "../../support/nats-servers.js";
  * removed S1 (a hook on B's object store handle, not on the code under review).
  */
 describe("review: a snapshot removed while a new owner loads it", () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
-  async function node(nats: string[], name: string) {
-    const dir = mkdtempSync(join(tmpdir(), `de-snap-race-${name}-`));
-    const store = await LmdbStore.open({ path: dir, partitionCount: 2, outbox: true });
-    const connection = await connectNats({ servers: nats });
-    const snapshots = await PartitionSnapshots.open(connection, { hub: "snaprace", replicas: 1 });
-    const logs = new PartitionLogs(connection, store, snapshots, { hub: "snaprace", node: name, replicas: 1, snapshotEntries: 3 });
-    store.useLog(logs);
-    cleanups.push(async () => {
-      await connection.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    return { store, logs, snapshots, connection };
-  }
+  const node = (nats: readonly string[], name: string) => openLogNode({ servers: nats, hub: HUB, name, snapshotEntries: 3 }, cleanups);
 
   const put = (value: string) => [{ partition: 0, writes: [{ key: [0, "t", "k"], value }] }];
   const valueOf = (store: LmdbStore) => store.readPartition(0).find((write) => write.key.join("/") === "0/t/k")?.value;
 
-  async function pointerOf(connection: NatsConnection): Promise<{ sequence: number; object: string } | undefined> {
-    const index = await connection.jetstream().views.kv("DE_snaprace_SNAPSHOT_INDEX", { bindOnly: true });
-    const entry = await index.get("p.0");
-    return entry === null ? undefined : (entry.json() as { sequence: number; object: string });
-  }
-
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`not within 30 s: ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   it("the new owner's open settles, and its copy is the log's state", { timeout: 120_000 }, async () => {
-    const nats = await startNatsServer();
-    cleanups.push(() => nats.stop());
-    const observer = await connectNats({ servers: nats.urls });
-    cleanups.push(() => observer.close());
+    const { nats, observer } = await startNatsWithObserver(cleanups);
     const a = await node(nats.urls, "a");
     const b = await node(nats.urls, "b");
 
     // Node a owns the partition; three entries after its fence make snapshot S1 (pointer moved, log purged).
     await a.logs.openPartition(0);
     for (const value of ["1", "2", "3"]) await a.logs.commit(put(value));
-    await until(async () => (await pointerOf(observer)) !== undefined, "the first snapshot's pointer");
-    const first = (await pointerOf(observer))!;
+    await pollUntil(async () => (await snapshotPointer(observer, HUB)) !== undefined, "the first snapshot's pointer");
+    const first = (await snapshotPointer(observer, HUB))!;
 
     // B's object store: once it has read S1's info, it waits until node a removed S1 (a's next snapshot).
-    const objects = (b.snapshots as unknown as { objects: ObjectStore & { rawInfo(name: string): Promise<unknown> } }).objects;
+    const objects = snapshotBuckets(b.snapshots).objects as ObjectStore & { rawInfo(name: string): Promise<unknown> };
     const rawInfo = objects.rawInfo.bind(objects);
     let raced = false;
     let removedBeforeChunksRead = false;
@@ -88,8 +52,8 @@ describe("review: a snapshot removed while a new owner loads it", () => {
         raced = true;
         // Node a goes on appending (it does not know yet that b is taking over): its next snapshot replaces S1.
         for (const value of ["4", "5", "6"]) await a.logs.commit(put(value));
-        const aObjects = (a.snapshots as unknown as { objects: ObjectStore }).objects;
-        await until(async () => (await aObjects.info(first.object))?.deleted === true && (await pointerOf(observer))!.sequence > first.sequence, "node a's second snapshot replacing the first");
+        const aObjects = snapshotBuckets(a.snapshots).objects;
+        await pollUntil(async () => (await aObjects.info(first.object))?.deleted === true && (await snapshotPointer(observer, HUB))!.sequence > first.sequence, "node a's second snapshot replacing the first");
         removedBeforeChunksRead = true;
       }
       return info;

@@ -1,12 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { connect as connectNats } from "nats";
-import { PartitionLogs } from "../../../src/cluster/partition-logs.js";
-import { PartitionSnapshots } from "../../../src/cluster/partition-snapshots.js";
-import { LmdbStore, type LoggedWrites } from "../../../src/storage/index.js";
+import { describe, expect, it } from "vitest";
+import type { LoggedWrites } from "../../../src/storage/index.js";
 import { startNatsServer } from "../../support/nats-servers.js";
+import { cleanupsAfterEach, openLogNode, testEntry } from "./log-nodes.js";
 
 /**
  * Review: PartitionLog.read() keeps 64 direct gets in flight. When the one it awaits rejects (NATS
@@ -17,25 +12,9 @@ import { startNatsServer } from "../../support/nats-servers.js";
  * early (the catch-up's applyLogged throws: the generator's return() leaves the gets running).
  */
 describe("review: a partition log read that fails with direct gets in flight", () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
-  async function node(nats: string[], name: string) {
-    const dir = mkdtempSync(join(tmpdir(), `de-snap-read-${name}-`));
-    const store = await LmdbStore.open({ path: dir, partitionCount: 2, outbox: true });
-    const connection = await connectNats({ servers: nats, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
-    const snapshots = await PartitionSnapshots.open(connection, { hub: "readahead", replicas: 1 });
-    const logs = new PartitionLogs(connection, store, snapshots, { hub: "readahead", node: name, replicas: 1 });
-    store.useLog(logs);
-    cleanups.push(async () => {
-      await connection.close().catch(() => undefined);
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    return { store, logs };
-  }
+  const node = (nats: readonly string[], name: string) => openLogNode({ servers: nats, hub: "readahead", name, connection: { reconnectTimeWait: 100, maxReconnectAttempts: -1 } }, cleanups);
 
   it("leaves no unhandled rejection behind (the serve process would exit on it)", { timeout: 120_000 }, async () => {
     const unhandled: unknown[] = [];
@@ -47,7 +26,7 @@ describe("review: a partition log read that fails with direct gets in flight", (
     cleanups.push(() => nats.stop());
     const a = await node(nats.urls, "a");
     await a.logs.openPartition(0);
-    for (let index = 0; index < 400; index++) await a.logs.commit([{ partition: 0, writes: [{ key: [0, "t", `k${index}`], value: String(index) }] }]);
+    for (let index = 0; index < 400; index++) await a.logs.commit(testEntry(index));
 
     // Node b catches the partition up from the log (100 entries per apply); NATS dies during the first apply.
     const b = await node(nats.urls, "b");

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { connect as connectNats, type NatsConnection } from "nats";
+import { describe, expect, it } from "vitest";
+import type { NatsConnection } from "nats";
 import { connect, type DurableClient } from "../../../clients/index.js";
 import type { Transfer } from "../../../src/demo/app.js";
 import { partitionInboxAddress, partitionLogAddress } from "../../../src/cluster/log-names.js";
 import { partitionOf } from "../../../src/storage/partition-hash.js";
-import { startNatsServer } from "../../support/nats-servers.js";
 import { startTestServer, tempDataDir } from "../support/test-server.js";
+import { cleanupsAfterEach, firstSequence, startNatsWithObserver } from "./log-nodes.js";
 
 type TransferOutput = { ok: boolean };
 const PARTITIONS = 16;
@@ -29,20 +29,14 @@ function countersInEveryPartition(perPartition: number): string[] {
 async function firstSequences(nats: NatsConnection, kind: "log" | "inbox"): Promise<number[]> {
   const jsm = await nats.jetstreamManager();
   const address = kind === "log" ? partitionLogAddress : partitionInboxAddress;
-  return Promise.all(Array.from({ length: PARTITIONS }, async (_, p) => (await jsm.streams.info(address("default", p).stream)).state.first_seq));
+  return Promise.all(Array.from({ length: PARTITIONS }, (_, p) => firstSequence(jsm, address("default", p).stream)));
 }
 
 describe("snapshots: a partition's state in the object store, its log and inbox purged behind it", () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("nodes rebuild from the latest snapshot and the log after it, on an empty data directory and on one the log has moved past", { timeout: 240_000 }, async () => {
-    const nats = await startNatsServer();
-    cleanups.push(() => nats.stop());
-    const observer = await connectNats({ servers: nats.urls });
-    cleanups.push(() => observer.close());
+    const { nats, observer } = await startNatsWithObserver(cleanups);
     const dirs = { a: tempDataDir(), b: tempDataDir(), c: tempDataDir() };
     cleanups.push(() => Object.values(dirs).forEach((dir) => dir.cleanup()));
     // Each node's stop() is safe to call again (the cleanups call it once more after a failure).
