@@ -4,13 +4,13 @@ import { errorMessage, type Logger } from "../log.js";
 import type { EntityRuntime, OperationRequest, Outcome } from "../runtime/index.js";
 import type { InstanceRequest, OrchestrationHost } from "../orchestration/index.js";
 import type { LmdbStore } from "../storage/index.js";
+import { AnswersReader, sendAnswers, type ForwardAnswer } from "./forwarded-answers.js";
 import { partitionLogAddress } from "./log-names.js";
 import { guarded, isRecord, jsonOf } from "./nats-payloads.js";
+import { ReplyInbox, type ReplyEnd } from "./reply-inbox.js";
 
 /** A request as it travels to the owner of its partition: the data of an entity or instance request, without where its answer goes. */
 type Forwarded = { readonly to: "entity"; readonly request: OperationRequest } | { readonly to: "instance"; readonly request: InstanceRequest };
-/** The owner's answer: the outcome, or word that it does not own the partition (any more). */
-type ForwardAnswer = { readonly outcome: Outcome } | { readonly moved: true };
 
 /** A forwarded request waiting to be sent to its partition's owner, and where its answer goes. */
 interface PendingForward {
@@ -26,7 +26,7 @@ interface PendingForward {
 const MAX_BATCH = 500;
 /** How long a forwarded request keeps looking for its partition's owner (a partition moving after a node died takes a lease's time). */
 const FORWARD_DEADLINE_MS = 30_000;
-/** How long one try waits for the owner's answer (the owner answers after the commit). */
+/** How long one try waits for the owner's answer (the owner answers after the commit); for an answer in frames, for each next frame. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /** The same for a request that may be sent again: shorter, so that one sent to a node that then died is soon sent to the next owner. */
 const RESENDABLE_ANSWER_TIMEOUT_MS = 3_000;
@@ -40,13 +40,16 @@ const encoder = new TextEncoder();
  * no owner (the partition is moving) is tried again until one answers; a signal also after a try that
  * got no answer (its client id and number make a second application impossible). Requests that exist
  * only inside a node (durable messages, timers, activity results) are not forwarded: the new owner
- * takes those from its partitions' store.
+ * takes those from its partitions' store. A batch's answers come back in one message, or in frames
+ * when they are larger than one (a large state, many answers): see forwarded-answers.ts.
  */
 export class ForwardedRequests {
   private readonly subscriptions = new Map<number, Subscription>();
   /** Requests waiting to be forwarded, per partition, in order; and the partitions with a batch on its way. */
   private readonly queues = new Map<number, PendingForward[]>();
   private readonly sending = new Set<number>();
+  /** Where the owners' answers come: one subscription for every batch. */
+  private readonly replies: ReplyInbox;
   /** True while serve() submits forwarded requests to this node's runtime. */
   private serving = false;
   private stopped = false;
@@ -59,6 +62,7 @@ export class ForwardedRequests {
     private readonly host: OrchestrationHost | undefined,
     private readonly log: Logger,
   ) {
+    this.replies = new ReplyInbox(connection);
     runtime.forward = (request) => this.forwardEntity(request);
     if (host) host.forward = (request) => this.forwardInstance(request);
   }
@@ -162,22 +166,12 @@ export class ForwardedRequests {
     let waiting = batch;
     for (;;) {
       const resendable = waiting.every((pending) => pending.resendable);
-      let answers: ForwardAnswer[] | undefined;
-      try {
-        const timeout = Math.max(1, Math.min(resendable ? RESENDABLE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS, deadline - Date.now()));
-        const data = encoder.encode(`{"requests":[${waiting.map((pending) => pending.json).join(",")}]}`);
-        answers = answersOf(jsonOf(await this.connection.request(requestSubject(this.hub, partition), data, { timeout })), waiting.length);
-      } catch (error) {
-        const noOwner = (error as { code?: string }).code === "503"; // no node listens: the partition has no owner now
-        if (!noOwner) {
-          for (const pending of waiting) unanswered.add(pending);
-          // What may not be sent twice is answered now; the rest is tried again.
-          const final = waiting.filter((pending) => !pending.resendable);
-          for (const pending of final) pending.answer(unavailable(`the node owning partition ${partition} did not answer in time (${errorMessage(error)}); the request may or may not have been applied`));
-          waiting = waiting.filter((pending) => pending.resendable);
-        }
-      }
-      if (answers) {
+      const timeout = Math.max(1, Math.min(resendable ? RESENDABLE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS, deadline - Date.now()));
+      const data = encoder.encode(`{"requests":[${waiting.map((pending) => pending.json).join(",")}]}`);
+      const reader = new AnswersReader(waiting.length);
+      const end = await this.replies.request(requestSubject(this.hub, partition), data, timeout, (reply) => reader.take(reply));
+      const answers = end.kind === "replied" ? reader.answers : undefined;
+      if (answers !== undefined) {
         const moved: PendingForward[] = [];
         waiting.forEach((pending, index) => {
           const answer = answers[index]!;
@@ -185,6 +179,15 @@ export class ForwardedRequests {
           else moved.push(pending);
         });
         waiting = moved;
+      } else if (end.kind !== "no-responders") {
+        // No answer (none in time, or a reply that is not one): the requests may have been applied. (No
+        // responders: the partition has no owner now, nothing was applied, and all are tried again.)
+        if (end.kind === "replied") this.log.warn("a reply to forwarded requests that is not their answers was taken as no answer", { partition });
+        for (const pending of waiting) unanswered.add(pending);
+        // What may not be sent twice is answered now; the rest is tried again.
+        const final = waiting.filter((pending) => !pending.resendable);
+        for (const pending of final) pending.answer(unavailable(`the node owning partition ${partition} ${noAnswer(end)}; the request may or may not have been applied`));
+        waiting = waiting.filter((pending) => pending.resendable);
       }
       if (waiting.length === 0) return;
       if (Date.now() >= deadline || this.stopped) {
@@ -200,6 +203,12 @@ export class ForwardedRequests {
 
   /** Requests forwarded to this node, in order: submitted here when this node owns their partition, answered together once every outcome is known. */
   private serve(message: Msg): void {
+    // Answers go to an asker's inbox only: frames or answers published on another subject (a log, a JetStream API) could do harm there.
+    const reply = message.reply;
+    if (!reply?.startsWith("_INBOX.")) {
+      this.log.warn("forwarded requests without an inbox to answer to were dropped", { subject: message.subject });
+      return;
+    }
     const body = jsonOf(message);
     const requests = isRecord(body) && Array.isArray(body.requests) && body.requests.length <= MAX_BATCH ? body.requests.map(forwardedOf) : undefined;
     if (requests === undefined || requests.length === 0) {
@@ -212,11 +221,7 @@ export class ForwardedRequests {
       if (answers[index] !== undefined) return;
       answers[index] = body;
       if (--left > 0) return;
-      try {
-        message.respond(encoder.encode(JSON.stringify({ answers })));
-      } catch (error) {
-        this.log.warn("answering forwarded requests failed", { error: errorMessage(error) });
-      }
+      sendAnswers(this.connection, reply, answers as ForwardAnswer[], (error) => this.log.warn("answering forwarded requests failed", { error: errorMessage(error) }));
     };
     requests.forEach((forwarded, index) => {
       if (forwarded === undefined) return answer(index, { outcome: { kind: "error", code: ErrorCode.bad_request, message: "not a forwarded request" } });
@@ -236,23 +241,6 @@ export class ForwardedRequests {
       }
     });
   }
-}
-
-/** The owner's answers to a batch, or undefined when the reply is not that (it is treated as no answer). */
-function answersOf(value: unknown, count: number): ForwardAnswer[] | undefined {
-  if (!isRecord(value) || !Array.isArray(value.answers) || value.answers.length !== count) return undefined;
-  const answers = value.answers.map(answerOf);
-  return answers.every((answer) => answer !== undefined) ? (answers as ForwardAnswer[]) : undefined;
-}
-
-/** An owner's answer, or undefined when the reply is not one (it is treated as no answer). */
-function answerOf(value: unknown): ForwardAnswer | undefined {
-  if (!isRecord(value)) return undefined;
-  if (value.moved === true) return { moved: true };
-  const { outcome } = value;
-  if (!isRecord(outcome) || typeof outcome.kind !== "string") return undefined;
-  if (outcome.kind === "error" && (typeof outcome.code !== "string" || typeof outcome.message !== "string")) return undefined;
-  return { outcome: outcome as Outcome };
 }
 
 /**
@@ -277,6 +265,18 @@ function forwardedOf(value: unknown): Forwarded | undefined {
 
 function requestSubject(hub: string, partition: number): string {
   return partitionLogAddress(hub, partition).subject.replace(".log.", ".requests.");
+}
+
+/** What became of a try that brought no answers, as the end of "the node owning partition p …". */
+function noAnswer(end: ReplyEnd): string {
+  switch (end.kind) {
+    case "timeout":
+      return "did not answer in time";
+    case "failed":
+      return `could not be asked (${end.reason})`;
+    default:
+      return "gave a reply that is not an answer";
+  }
 }
 
 function unavailable(message: string): Outcome {

@@ -55,9 +55,9 @@ export interface AskOptions {
 /** Asks `subject`'s listener; resolves with what came of it, never rejects. */
 export function askPartition(connection: NatsConnection, subject: string, payload: Uint8Array, options: AskOptions): Promise<AskResult> {
   return new Promise<AskResult>((resolve) => {
+    const reader = new FrameReader();
     const chunks: Uint8Array[] = [];
     let received = 0;
-    let stream: string | undefined;
     let done = false;
     let idle: NodeJS.Timeout | undefined;
     let moved: NodeJS.Timeout | undefined;
@@ -81,27 +81,19 @@ export function askPartition(connection: NatsConnection, subject: string, payloa
     const frame = (message: Msg) => {
       if (done) return;
       if (message.data.length === 0 && message.headers?.code === 503) return finish({ kind: "no-owner" });
-      const data = message.data;
-      if (data.length < HEADER_BYTES) return; // not a frame: ignored (the owner's silence decides)
-      const kind = data[0];
-      const from = Buffer.from(data.subarray(1, HEADER_BYTES)).toString("latin1");
-      if (kind === MOVED) {
-        if (stream === undefined && moved === undefined) moved = setTimeout(() => finish({ kind: "moved" }), options.movedGraceMs);
+      const read = reader.read(message.data);
+      if (read.kind === "ignored") return; // not a frame, or another listener's (the owner's silence decides)
+      if (read.kind === "moved") {
+        moved ??= setTimeout(() => finish({ kind: "moved" }), options.movedGraceMs);
         return;
       }
-      if (kind !== DATA && kind !== END && kind !== KEEPALIVE) return;
-      if (stream === undefined) {
-        stream = from;
-        clearTimeout(moved);
-      }
-      if (from !== stream) return; // a second listener of a moving partition: the first one answers
+      clearTimeout(moved);
       waitIdle();
-      if (kind === KEEPALIVE) return;
-      const chunk = data.subarray(HEADER_BYTES);
-      received += chunk.length;
+      if (read.kind === "keepalive") return;
+      received += read.data.length;
       if (received > options.maxBytes) return finish({ kind: "too-large" });
-      if (chunk.length > 0) chunks.push(chunk.slice()); // a copy: the message's bytes belong to the connection's reader
-      if (kind === END) finish({ kind: "answer", data: concat(chunks, received) });
+      if (read.data.length > 0) chunks.push(read.data.slice()); // a copy: the message's bytes belong to the connection's reader
+      if (read.last) finish({ kind: "answer", data: concat(chunks, received) });
     };
     try {
       const inbox = createInbox();
@@ -114,10 +106,51 @@ export function askPartition(connection: NatsConnection, subject: string, payloa
   });
 }
 
-/** The owner's side of one question: its frames, on the asker's inbox. Publishing never throws (a failure is handed to `onError`). */
+/** What one message on an asker's inbox is to the answer it waits for. */
+export type FrameRead =
+  /** A chunk of the answer (a view of the message's bytes), the last one when `last`. */
+  | { readonly kind: "chunk"; readonly data: Uint8Array; readonly last: boolean }
+  | { readonly kind: "keepalive" }
+  /** The first node to speak says it does not own the partition. */
+  | { readonly kind: "moved" }
+  /** Not a frame, or a frame of a stream other than the one followed. */
+  | { readonly kind: "ignored" };
+
+/** The asker's side of one answer's frames: follows the first stream it hears (see above) and reads its frames. */
+export class FrameReader {
+  private stream: string | undefined;
+
+  /** True once a stream has spoken (other than to say `moved`): its frames are the answer. */
+  get following(): boolean {
+    return this.stream !== undefined;
+  }
+
+  read(data: Uint8Array): FrameRead {
+    if (data.length < HEADER_BYTES) return IGNORED;
+    const kind = data[0];
+    const from = Buffer.from(data.subarray(1, HEADER_BYTES)).toString("latin1");
+    if (kind === MOVED) return this.stream === undefined ? { kind: "moved" } : IGNORED;
+    if (kind !== DATA && kind !== END && kind !== KEEPALIVE) return IGNORED;
+    this.stream ??= from;
+    if (from !== this.stream) return IGNORED; // a second listener of a moving partition: the first one answers
+    if (kind === KEEPALIVE) return { kind: "keepalive" };
+    return { kind: "chunk", data: data.subarray(HEADER_BYTES), last: kind === END };
+  }
+}
+
+const IGNORED: FrameRead = { kind: "ignored" };
+
+/**
+ * The owner's side of one question: its frames, on the asker's inbox. Publishing never throws (a
+ * failure is handed to `onError`, once, and what follows is not sent).
+ */
 export class AnswerStream {
   private readonly id = Buffer.from(randomBytes(6).toString("base64url"), "latin1");
   private keepalive: NodeJS.Timeout | undefined;
+  /** The next data frame, header and payload, filled by write() up to `filled` bytes; sent once full and more follows, or by end(). */
+  private pending: Uint8Array | undefined;
+  private filled = 0;
+  private failed = false;
 
   constructor(
     private readonly connection: NatsConnection,
@@ -127,24 +160,51 @@ export class AnswerStream {
 
   /** Says "still working" every second until the answer (or `moved`) is sent. */
   working(): void {
-    this.keepalive ??= setInterval(() => this.publish(KEEPALIVE, new Uint8Array(0)), KEEPALIVE_MS);
+    this.keepalive ??= setInterval(() => this.publish(KEEPALIVE, new Uint8Array(HEADER_BYTES)), KEEPALIVE_MS);
   }
 
   moved(): void {
     this.stopKeepalive();
-    this.publish(MOVED, new Uint8Array(0));
+    this.publish(MOVED, new Uint8Array(HEADER_BYTES));
   }
 
   /** Sends the answer, in as many frames as NATS's message size requires. */
   answer(data: Uint8Array): void {
+    this.write(data);
+    this.end();
+  }
+
+  /**
+   * Adds the next bytes of the answer: an answer made of parts (each answer of a batch) is sent without
+   * being joined into one buffer first. Frames are filled to NATS's message size, across parts.
+   */
+  write(data: Uint8Array): void {
     this.stopKeepalive();
-    const room = Math.max(1024, (this.connection.info?.max_payload ?? 1024 * 1024) - MESSAGE_MARGIN - HEADER_BYTES);
     let offset = 0;
-    while (data.length - offset > room) {
-      if (!this.publish(DATA, data.subarray(offset, offset + room))) return;
-      offset += room;
+    while (offset < data.length && !this.failed) {
+      if (this.pending !== undefined && this.filled === this.pending.length) this.flush(DATA);
+      if (this.pending === undefined) {
+        const room = Math.max(1024, (this.connection.info?.max_payload ?? 1024 * 1024) - MESSAGE_MARGIN - HEADER_BYTES);
+        this.pending = new Uint8Array(HEADER_BYTES + room);
+        this.filled = HEADER_BYTES;
+      }
+      const take = Math.min(data.length - offset, this.pending.length - this.filled);
+      this.pending.set(data.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
     }
-    this.publish(END, data.subarray(offset));
+  }
+
+  /** Sends what write() left, as the answer's last frame. */
+  end(): void {
+    this.stopKeepalive();
+    this.flush(END);
+  }
+
+  private flush(kind: number): void {
+    const frame = this.pending?.subarray(0, this.filled) ?? new Uint8Array(HEADER_BYTES);
+    this.pending = undefined;
+    this.publish(kind, frame);
   }
 
   private stopKeepalive(): void {
@@ -152,18 +212,17 @@ export class AnswerStream {
     this.keepalive = undefined;
   }
 
-  private publish(kind: number, payload: Uint8Array): boolean {
-    const frame = new Uint8Array(HEADER_BYTES + payload.length);
+  /** Publishes `frame` (its first HEADER_BYTES left for the header, written here). */
+  private publish(kind: number, frame: Uint8Array): void {
+    if (this.failed) return;
     frame[0] = kind;
     frame.set(this.id, 1);
-    frame.set(payload, HEADER_BYTES);
     try {
       this.connection.publish(this.reply, frame);
-      return true;
     } catch (error) {
+      this.failed = true;
       this.stopKeepalive();
       this.onError(error);
-      return false;
     }
   }
 }
