@@ -68,6 +68,11 @@ export class ChangeRelay {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 
+  /** True while a client of another node follows the entity (its node announced it within the last few seconds). */
+  isEntityFollowed(entityId: string): boolean {
+    return this.isFollowed("e", entityId);
+  }
+
   private isFollowed(kind: "e" | "i", id: string): boolean {
     const until = this.interest.get(`${kind}:${id}`);
     return until !== undefined && until > Date.now();

@@ -169,6 +169,11 @@ export class ClusterPartitions {
     this.relay ??= new ChangeRelay(this.connection, this.hub, this.store, this.runtime, this.host, followed, this.log);
   }
 
+  /** True while a client of another node follows the entity (a clean keeps it, as one of this node's would be kept). */
+  isFollowedElsewhere(entityId: string): boolean {
+    return this.relay?.isEntityFollowed(entityId) ?? false;
+  }
+
   /** Partitions this node owns now. */
   get owned(): number[] {
     return this.logs.open;

@@ -91,7 +91,7 @@ export class TaskHub {
     const liveState = new LiveStateHub(runtime, { hardBufferBytes: settings.maxBufferedBytes, ...settings.liveState });
     const watches = host ? new InstanceWatchHub(host) : undefined;
     cluster?.followChanges({ entities: () => liveState.watchedEntities(), instances: () => watches?.watchedInstances() ?? [] });
-    if (cluster) cluster.listings.isWatched = (entityId) => liveState.isWatched(entityId);
+    if (cluster) cluster.listings.isWatched = (entityId) => liveState.isWatched(entityId) || cluster.isFollowedElsewhere(entityId);
     const orchestrations = host && watches ? new OrchestrationRequests(host, watches, cluster?.listings) : undefined;
     return new TaskHub(name, store, runtime, host, orchestrations, watches, liveState, cluster);
   }

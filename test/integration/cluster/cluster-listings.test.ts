@@ -181,6 +181,24 @@ describe("listings across a three-node cluster", () => {
     expect(await clients[2]!.cleanEntities()).toEqual({ removedEmpty: 0, locksFreed: 0, removed: [], unlocked: [] });
   });
 
+  it("keeps a deleted entity that a client of another node follows, and removes it once nobody does", { timeout: 240_000 }, async () => {
+    const id = "Counter/followed-elsewhere";
+    const owner = nodes.findIndex((node) => ownership.get(node.name)!.includes(partitionOf(id, PARTITIONS)));
+    const follower = clients[(owner + 1) % 3]!;
+    await clients[owner]!.call(id, "add", 1);
+    const seen: unknown[] = [];
+    const live = follower.subscribe(id, (state) => seen.push(state));
+    await live.ready;
+    await follower.call(id, "delete");
+    await until(async () => seen.at(-1) === null, "the deletion relayed to the follower's node"); // the owner knows it is followed
+
+    for (const client of clients) expect((await client.cleanEntities({ entityType: "Counter" })).removed).not.toContain(id);
+    await live.close();
+    // Once the follower's node drops its idle feed (30 s after its last subscriber left) and the owner's record of the interest runs out.
+    await until(async () => (await clients[owner]!.cleanEntities({ entityType: "Counter" })).removed.includes(id), "removed once nobody follows it", 180_000);
+    expect((await allEntities(clients[2]!, { type: "Counter", pageSize: 100, includeDeleted: true })).ids).toEqual(liveCounters);
+  });
+
   it("purges the matching finished instances of every partition through one node", async () => {
     const purge = (node: ClusterNode, query: string) => fetch(`${node.url}${API}/instances?createdTimeFrom=2000-01-01T00:00:00Z&${query}`, { method: "DELETE" });
     const response = await purge(nodes[2]!, "runtimeStatus=Completed");
@@ -227,10 +245,10 @@ describe("listings across a three-node cluster", () => {
 });
 
 /** Waits (setup only: hooks cannot use expect.poll) until `done` says so, for at most a minute. */
-async function until(done: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+async function until(done: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`not the case within 60 s: ${what}`);
+    if (Date.now() > deadline) throw new Error(`not the case within ${timeoutMs / 1000} s: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
