@@ -1,4 +1,4 @@
-import type { Msg, NatsConnection, Subscription } from "nats";
+import type { Msg, NatsConnection } from "nats";
 import { EntityError, ErrorCode, isEntityError, type FailurePageWire, type ListFrame } from "../../protocol/index.js";
 import { errorMessage, type Logger } from "../log.js";
 import type { InstanceStatus, OrchestrationHost } from "../orchestration/index.js";
@@ -8,8 +8,9 @@ import { pageSteps } from "../server/instance-listing.js";
 import type { EntityListing, EntityListingQuery, LmdbStore } from "../storage/index.js";
 import { mergeCleanReports, mergeEntityPages, mergeFailures } from "./listing-merge.js";
 import { partitionLogAddress } from "./log-names.js";
-import { guarded, isRecord, jsonOf } from "./nats-payloads.js";
+import { isRecord, jsonOf } from "./nats-payloads.js";
 import { AnswerStream, askPartition } from "./partition-asks.js";
+import { PartitionSubscriptions } from "./partition-subscriptions.js";
 import { answerOf, answerPartitionQuery, errorAnswerOf, PartitionQuerySchema, type AnswerOf, type EntitiesQuery, type PartitionQuery, type PartitionServices } from "./partition-queries.js";
 
 /** How long a part of a listing keeps looking for its partition's owner (a partition moving after a node died takes a lease's time). */
@@ -51,7 +52,7 @@ export interface ClusterCleanOptions {
  * partition's part would look complete and not be. Clean and bulk purge run on each partition's owner.
  */
 export class ClusterListings {
-  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly subscriptions: PartitionSubscriptions;
   private readonly services: PartitionServices;
   private stopped = false;
   /** Whether live state on this node follows an entity (set by the hub once it has live state; `clean` keeps those). */
@@ -72,36 +73,25 @@ export class ClusterListings {
     private readonly log: Logger,
   ) {
     this.services = { store, runtime, host, isWatched: (entityId) => this.isWatched(entityId) };
+    const onError = (partition: number, error: unknown) => this.log.warn("a partition query could not be answered", { partition, error: errorMessage(error) });
+    this.subscriptions = new PartitionSubscriptions(connection, (partition) => querySubject(hub, partition), (partition, message) => this.serve(partition, message), onError);
   }
 
   // ── Owner side ──
 
   /** Answers the queries of exactly the partitions this node owns now. */
   owned(partitions: readonly number[]): void {
-    if (this.stopped) return;
-    const wanted = new Set(partitions);
-    for (const [partition, subscription] of this.subscriptions) {
-      if (wanted.has(partition)) continue;
-      subscription.unsubscribe();
-      this.subscriptions.delete(partition);
-    }
-    for (const partition of wanted) {
-      if (this.subscriptions.has(partition)) continue;
-      const onError = (error: unknown) => this.log.warn("a partition query could not be answered", { partition, error: errorMessage(error) });
-      const serve = guarded((error: Error | null, message: Msg) => error || this.serve(partition, message), onError);
-      this.subscriptions.set(partition, this.connection.subscribe(querySubject(this.hub, partition), { callback: serve }));
-    }
+    this.subscriptions.owned(partitions);
   }
 
   /** True while this node answers the partition's queries. */
   isServing(partition: number): boolean {
-    return this.subscriptions.has(partition);
+    return this.subscriptions.isServing(partition);
   }
 
   stop(): void {
     this.stopped = true;
-    for (const subscription of this.subscriptions.values()) subscription.unsubscribe();
-    this.subscriptions.clear();
+    this.subscriptions.stop();
   }
 
   private owns(partition: number): boolean {
