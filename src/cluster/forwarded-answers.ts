@@ -2,6 +2,7 @@ import type { NatsConnection } from "nats";
 import type { Outcome } from "../runtime/index.js";
 import { isRecord, jsonOf } from "./nats-payloads.js";
 import { AnswerStream, FrameReader } from "./partition-asks.js";
+import type { ReplyStep } from "./reply-inbox.js";
 
 /** The owner's answer to one forwarded request: the outcome, or word that it does not own the partition (any more). */
 export type ForwardAnswer = { readonly outcome: Outcome } | { readonly moved: true };
@@ -23,6 +24,11 @@ const MESSAGE_MARGIN = 1024;
 const MAX_ANSWER_BYTES = 3 * (2 ** 29 - 24);
 const NEWLINE = 0x0a;
 const OPEN_BRACE = 0x7b;
+/** The kinds of partition-asks' frames that an answer's stream is made of (no keepalive, no `moved`: those are per answer, in its JSON). */
+const DATA = 0x44; // D
+const END = 0x45; // E
+/** A frame's kind and stream id. */
+const FRAME_HEADER_BYTES = 9;
 const NEWLINE_BYTES = new Uint8Array([NEWLINE]);
 
 const encoder = new TextEncoder();
@@ -86,18 +92,30 @@ export class AnswersReader {
 
   /** Takes one reply message; true once the reply is complete (well-formed or not). */
   take(data: Uint8Array): boolean {
+    return this.step(data) === "complete";
+  }
+
+  /**
+   * Takes one reply message, and says what it was to the reply: `complete` (well-formed or not),
+   * `more` (bytes of the followed stream), or `ignored` (not part of the reply: it does not keep the
+   * asker waiting longer).
+   */
+  step(data: Uint8Array): ReplyStep {
     if (!this.frames.following && data[0] === OPEN_BRACE) {
       this.answers = answersOf(jsonOf({ data }), this.count);
-      return true;
+      return "complete";
     }
+    // Not a frame of an answer's stream (a keepalive or `moved`, which owners never send here, or not a
+    // frame): ignored, and it does not choose the stream followed, which would hide the owner's answer.
+    // So is an empty data frame (an owner's never is).
+    if ((data[0] !== DATA && data[0] !== END) || (data[0] === DATA && data.length <= FRAME_HEADER_BYTES)) return "ignored";
     const frame = this.frames.read(data);
-    // Not a frame, or one that forwarded answers never use (still working, moved): the asker's wait decides.
-    if (frame.kind !== "chunk") return false;
+    if (frame.kind !== "chunk") return "ignored";
     this.takeLines(frame.data);
-    if (this.bad) return true;
-    if (!frame.last) return false;
+    if (this.bad) return "complete";
+    if (!frame.last) return "more";
     if (this.lineBytes === 0 && this.read.length === this.count) this.answers = this.read;
-    return true;
+    return "complete";
   }
 
   private takeLines(chunk: Uint8Array): void {

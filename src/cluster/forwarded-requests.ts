@@ -169,7 +169,9 @@ export class ForwardedRequests {
       const timeout = Math.max(1, Math.min(resendable ? RESENDABLE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS, deadline - Date.now()));
       const data = encoder.encode(`{"requests":[${waiting.map((pending) => pending.json).join(",")}]}`);
       const reader = new AnswersReader(waiting.length);
-      const end = await this.replies.request(requestSubject(this.hub, partition), data, timeout, (reply) => reader.take(reply));
+      // A reply in frames may take longer than `timeout` (that is the wait for each next frame), but a try never outlives the batch's deadline.
+      const limits = { idleMs: timeout, untilMs: Math.max(deadline, Date.now() + timeout) };
+      const end = await this.replies.request(requestSubject(this.hub, partition), data, limits, (reply) => reader.step(reply));
       const answers = end.kind === "replied" ? reader.answers : undefined;
       if (answers !== undefined) {
         const moved: PendingForward[] = [];

@@ -12,12 +12,26 @@ export type ReplyEnd =
   /** The request could not be sent (the connection is closed or draining), or its inbox failed. */
   | { readonly kind: "failed"; readonly reason: string };
 
+/**
+ * What one reply message was to its request, as its handler reads it: the reply is `complete`; it
+ * brought `more` of the reply (the wait for the next message starts again); or it was `ignored`, not
+ * part of the reply (a stranger's, another stream's, an empty frame): the wait goes on as if it never
+ * came, so that messages nobody asked for cannot keep a request open.
+ */
+export type ReplyStep = "complete" | "more" | "ignored";
+
+/** How long a request waits: `idleMs` for each next message of its reply, and never past `untilMs` (a Date.now() time) in all. */
+export interface ReplyLimits {
+  readonly idleMs: number;
+  readonly untilMs: number;
+}
+
 /** A request waiting for its reply. */
 interface OpenRequest {
-  /** Takes one reply message; true once the reply is complete. */
-  readonly onReply: (data: Uint8Array) => boolean;
+  readonly onReply: (data: Uint8Array) => ReplyStep;
   readonly finish: (end: ReplyEnd) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly idle: NodeJS.Timeout;
+  readonly until: NodeJS.Timeout;
 }
 
 const REPLIED: ReplyEnd = { kind: "replied" };
@@ -37,22 +51,32 @@ export class ReplyInbox {
   private nextToken = 0;
   private readonly open = new Map<string, OpenRequest>();
 
-  constructor(private readonly connection: NatsConnection) {}
+  constructor(private readonly connection: NatsConnection) {
+    // Once the connection is closed no reply can come: what waits for one ends now, not at its timeout.
+    void connection.closed().then(
+      (error) => this.failAll(error ?? new Error("the NATS connection is closed")),
+      (error: unknown) => this.failAll(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
 
   /**
-   * Publishes `data` on `subject` and hands each reply message to `onReply` until it returns true;
-   * gives up when no reply message comes for `idleMs`. Resolves with how it ended, never rejects.
+   * Publishes `data` on `subject` and hands each reply message to `onReply` until it says the reply is
+   * complete; gives up when no message of the reply comes for `limits.idleMs`, or at `limits.untilMs`
+   * however the reply goes (a stream that never ends). Resolves with how it ended, never rejects.
    */
-  request(subject: string, data: Uint8Array, idleMs: number, onReply: (data: Uint8Array) => boolean): Promise<ReplyEnd> {
+  request(subject: string, data: Uint8Array, limits: ReplyLimits, onReply: (data: Uint8Array) => ReplyStep): Promise<ReplyEnd> {
     return new Promise<ReplyEnd>((resolve) => {
       const token = (this.nextToken++).toString(36);
       const finish = (end: ReplyEnd) => {
         if (this.open.get(token) !== request) return;
         this.open.delete(token);
-        clearTimeout(request.timer);
+        clearTimeout(request.idle);
+        clearTimeout(request.until);
         resolve(end);
       };
-      const request: OpenRequest = { onReply, finish, timer: setTimeout(() => finish(TIMEOUT), idleMs) };
+      const idle = setTimeout(() => finish(TIMEOUT), limits.idleMs);
+      const until = setTimeout(() => finish(TIMEOUT), Math.max(limits.idleMs, limits.untilMs - Date.now()));
+      const request: OpenRequest = { onReply, finish, idle, until };
       this.open.set(token, request);
       try {
         this.connection.publish(subject, data, { reply: this.inbox() + token });
@@ -77,9 +101,10 @@ export class ReplyInbox {
     const request = this.open.get(message.subject.slice(this.prefix.length));
     if (request === undefined) return; // a late reply to a request given up on, or a stranger's
     if (message.data.length === 0 && message.headers?.code === 503) return request.finish(NO_RESPONDERS);
-    request.timer.refresh();
     // A handler that throws (it should not) leaves its request without an answer: it times out.
-    if (request.onReply(message.data)) request.finish(REPLIED);
+    const step = request.onReply(message.data);
+    if (step === "complete") request.finish(REPLIED);
+    else if (step === "more") request.idle.refresh();
   }
 
   private failAll(error: Error): void {
