@@ -1,5 +1,5 @@
 import type { NatsConnection } from "nats";
-import type { CommitPipeline, EntityRuntime } from "../runtime/index.js";
+import type { EntityRuntime } from "../runtime/index.js";
 import type { OrchestrationHost } from "../orchestration/index.js";
 import { ForwardedRequests } from "./forwarded-requests.js";
 import { ClusterListings } from "./cluster-listings.js";

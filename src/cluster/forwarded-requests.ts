@@ -1,4 +1,4 @@
-import type { Msg, NatsConnection, Subscription } from "nats";
+import type { Msg, NatsConnection } from "nats";
 import { ErrorCode } from "../../protocol/index.js";
 import { errorMessage, type Logger } from "../log.js";
 import type { EntityRuntime, OperationRequest, Outcome } from "../runtime/index.js";
@@ -6,7 +6,8 @@ import type { InstanceRequest, OrchestrationHost } from "../orchestration/index.
 import type { LmdbStore } from "../storage/index.js";
 import { AnswersReader, sendAnswers, type ForwardAnswer } from "./forwarded-answers.js";
 import { partitionLogAddress } from "./log-names.js";
-import { guarded, isRecord, jsonOf } from "./nats-payloads.js";
+import { isRecord, jsonOf } from "./nats-payloads.js";
+import { PartitionSubscriptions } from "./partition-subscriptions.js";
 import { ReplyInbox, type ReplyEnd } from "./reply-inbox.js";
 
 /** A request as it travels to the owner of its partition: the data of an entity or instance request, without where its answer goes. */
@@ -44,7 +45,7 @@ const encoder = new TextEncoder();
  * when they are larger than one (a large state, many answers): see forwarded-answers.ts.
  */
 export class ForwardedRequests {
-  private readonly subscriptions = new Map<number, Subscription>();
+  private readonly subscriptions: PartitionSubscriptions;
   /** Requests waiting to be forwarded, per partition, in order; and the partitions with a batch on its way. */
   private readonly queues = new Map<number, PendingForward[]>();
   private readonly sending = new Set<number>();
@@ -63,35 +64,25 @@ export class ForwardedRequests {
     private readonly log: Logger,
   ) {
     this.replies = new ReplyInbox(connection);
+    const onError = (partition: number, error: unknown) => this.log.warn("a forwarded request could not be served", { partition, error: errorMessage(error) });
+    this.subscriptions = new PartitionSubscriptions(connection, (partition) => requestSubject(hub, partition), (_partition, message) => this.serve(message), onError);
     runtime.forward = (request) => this.forwardEntity(request);
     if (host) host.forward = (request) => this.forwardInstance(request);
   }
 
   /** Listens on the request subjects of exactly the partitions this node owns now. */
   owned(partitions: readonly number[]): void {
-    if (this.stopped) return;
-    const wanted = new Set(partitions);
-    for (const [partition, subscription] of this.subscriptions) {
-      if (wanted.has(partition)) continue;
-      subscription.unsubscribe();
-      this.subscriptions.delete(partition);
-    }
-    for (const partition of wanted) {
-      if (this.subscriptions.has(partition)) continue;
-      const serve = guarded((error: Error | null, message: Msg) => error || this.serve(message), (error) => this.log.warn("a forwarded request could not be served", { error: errorMessage(error) }));
-      this.subscriptions.set(partition, this.connection.subscribe(requestSubject(this.hub, partition), { callback: serve }));
-    }
+    this.subscriptions.owned(partitions);
   }
 
   /** True while this node takes forwarded requests for the partition. */
   isServing(partition: number): boolean {
-    return this.subscriptions.has(partition);
+    return this.subscriptions.isServing(partition);
   }
 
   stop(): void {
     this.stopped = true;
-    for (const subscription of this.subscriptions.values()) subscription.unsubscribe();
-    this.subscriptions.clear();
+    this.subscriptions.stop();
   }
 
   /** True when the request must go through the queue: another node owns its partition, or requests are on their way to it. */
