@@ -90,11 +90,6 @@ export class AnswersReader {
 
   constructor(private readonly count: number) {}
 
-  /** Takes one reply message; true once the reply is complete (well-formed or not). */
-  take(data: Uint8Array): boolean {
-    return this.step(data) === "complete";
-  }
-
   /**
    * Takes one reply message, and says what it was to the reply: `complete` (well-formed or not),
    * `more` (bytes of the followed stream), or `ignored` (not part of the reply: it does not keep the
