@@ -12,6 +12,8 @@ export interface NatsServers {
   readonly urls: string[];
   /** SIGKILLs server `index` and waits for it to exit: a crash, not a shutdown. */
   kill(index: number): Promise<void>;
+  /** SIGKILLs server `index` and starts it again on its port, with its store: its clients reconnect. */
+  restart(index: number): Promise<void>;
   /** Kills every server still running and removes their store dirs. */
   stop(): Promise<void>;
 }
@@ -53,6 +55,7 @@ export async function startNatsCluster(size: number): Promise<NatsServers> {
 class RunningServers implements NatsServers {
   readonly urls: string[] = [];
   private readonly children: ChildProcess[] = [];
+  private readonly args: string[][] = [];
   private readonly ports: number[] = [];
   private readonly output: string[] = [];
 
@@ -61,16 +64,26 @@ class RunningServers implements NatsServers {
   spawn(name: string, port: number, extraArgs: string[]): void {
     const storeDir = join(this.root, name);
     const args = ["-a", "127.0.0.1", "-p", String(port), "-n", name, "-js", "-sd", storeDir, ...extraArgs];
-    const child = spawn(natsServerBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
-    const index = this.children.length;
+    this.args.push(args);
     this.output.push("");
+    this.ports.push(port);
+    this.urls.push(`nats://127.0.0.1:${port}`);
+    this.children.push(this.startProcess(this.children.length));
+  }
+
+  private startProcess(index: number): ChildProcess {
+    const child = spawn(natsServerBinary(), this.args[index]!, { stdio: ["ignore", "pipe", "pipe"] });
     // Kept for the error message when a server does not come up.
     const keep = (chunk: Buffer) => (this.output[index] = (this.output[index]! + chunk.toString()).slice(-4_000));
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
-    this.children.push(child);
-    this.ports.push(port);
-    this.urls.push(`nats://127.0.0.1:${port}`);
+    return child;
+  }
+
+  async restart(index: number): Promise<void> {
+    await this.kill(index);
+    this.children[index] = this.startProcess(index);
+    await this.untilListening();
   }
 
   async untilListening(): Promise<void> {

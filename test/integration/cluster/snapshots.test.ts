@@ -7,7 +7,6 @@ import { partitionOf } from "../../../src/storage/partition-hash.js";
 import { startTestServer, tempDataDir } from "../support/test-server.js";
 import { cleanupsAfterEach, firstSequence, startNatsWithObserver } from "./log-nodes.js";
 
-type TransferOutput = { ok: boolean };
 const PARTITIONS = 16;
 const ACCOUNTS = 6;
 
