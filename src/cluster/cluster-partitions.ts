@@ -143,6 +143,7 @@ export class ClusterPartitions {
         },
         lost: (partition) => {
           logs.closePartition(partition);
+          host?.partitionLeft(partition);
           log.warn("partition lost to another node", { partition });
           void owned();
         },
@@ -153,6 +154,7 @@ export class ClusterPartitions {
             await owned();
           } finally {
             logs.closePartition(partition);
+            host?.partitionLeft(partition);
             handingOver.delete(partition);
           }
           log.info("partition handed over", { partition });

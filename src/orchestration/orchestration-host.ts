@@ -1,7 +1,7 @@
 import { EntityError, ErrorCode } from "../../protocol/index.js";
 import { errorMessage, type Logger } from "../log.js";
 import { COMMIT_FAILED, INSTANCE_TIMER, notLocal, type CommitPipeline, type Outcome, type TickContext, type TickParticipant, type TickRelease } from "../runtime/index.js";
-import type { EntityStore, MailboxAddress, MailboxMessage, TimerAddress } from "../storage/index.js";
+import type { EntityStore, MailboxAddress, MailboxMessage, PageCursor, TimerAddress } from "../storage/index.js";
 import { ActivityWorker, type ActivityOutcome, type ActivityWork } from "./activity-worker.js";
 import type { ActivityDefinition, OrchestrationDefinition } from "./definitions.js";
 import type { HistoryEvent } from "./history-events.js";
@@ -57,6 +57,10 @@ export class OrchestrationHost implements TickParticipant {
   private readonly worker: ActivityWorker;
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly meter: OrchestrationMeter | undefined;
+  /** Partitions whose stored instances were looked through for events waiting in their inbox (see wakeWaiting). */
+  private looked = new Set<number>();
+  /** Instances in memory at the last reset: their stored inbox is looked at again after it. */
+  private wereLoaded: string[] = [];
   /** Cluster mode: sends a request for an instance of a partition another node owns (or that forwarded requests are still on their way to) to its owner; false when it is not forwarded. */
   forward: ((request: InstanceRequest) => boolean) | undefined;
 
@@ -91,6 +95,7 @@ export class OrchestrationHost implements TickParticipant {
       }
     }
     if (recovered > 0) this.log.info("activities scheduled before the restart run again", { count: recovered });
+    this.wakeWaiting();
   }
 
   /** Stops running activities (the pipeline, and its timers, close on their own). */
@@ -175,6 +180,7 @@ export class OrchestrationHost implements TickParticipant {
       for (const request of instance.mailbox) if (!fromStore(request)) kept.push(request);
     }
     kept.push(...this.refusedResults.splice(0));
+    this.wereLoaded = [...this.instances.keys()];
     this.instances.clear();
     this.ready = [];
     for (const request of kept) this.submit(request);
@@ -188,6 +194,44 @@ export class OrchestrationHost implements TickParticipant {
         const answered = this.instances.get(work.instanceId)?.mailbox.some((request) => "workItem" in request && request.workItem?.taskId === work.taskId) ?? false;
         if (!answered && !this.worker.has(work)) this.worker.enqueue(work);
       }
+    }
+    this.wakeWaiting();
+  }
+
+  /** Cluster mode: a partition is no longer this node's (lost or handed over); its instances are looked through again if it comes back. */
+  partitionLeft(partition: number): void {
+    this.looked.delete(partition);
+  }
+
+  /**
+   * Schedules the running instances whose record holds events not run yet (the inbox a continue-as-new
+   * or a resume leaves: durable, acknowledged, worked through a bounded number of executions per turn,
+   * each turn scheduling the next). Memory forgot that next turn when it was reset (a failed commit, a
+   * change of the partitions owned) or the process started: nothing else would run them until a new
+   * request came for the instance. Looks at the instances that were in memory, and through every
+   * stored instance of the partitions not looked through yet (new here, or taken back after a loss).
+   */
+  private wakeWaiting(): void {
+    const { store } = this.pipeline;
+    const local = store.localPartitions;
+    const waiting = new Set<string>();
+    for (const partition of local) {
+      if (this.looked.has(partition)) continue;
+      let after: PageCursor | undefined;
+      do {
+        const page = store.readInstances(partition, 1_000, after);
+        for (const [instanceId, record] of page.entries) if (hasWaitingEvents(record as InstanceRecord)) waiting.add(instanceId);
+        after = page.next;
+      } while (after !== undefined);
+    }
+    this.looked = new Set(local);
+    for (const instanceId of this.wereLoaded.splice(0)) {
+      if (waiting.has(instanceId) || !store.isLocal(instanceId)) continue;
+      if (hasWaitingEvents(this.instances.get(instanceId)?.record ?? (store.readInstance(instanceId) as InstanceRecord | undefined))) waiting.add(instanceId);
+    }
+    for (const instanceId of waiting) {
+      if (!store.isLocal(instanceId)) continue;
+      this.schedule(this.load(instanceId)); // its turn, with an empty mailbox, runs the code over the inbox
     }
   }
 
@@ -356,6 +400,11 @@ export class OrchestrationHost implements TickParticipant {
       excess--;
     }
   }
+}
+
+/** A running instance with events in its record's inbox, waiting for its next turn. */
+function hasWaitingEvents(record: InstanceRecord | undefined): boolean {
+  return record !== undefined && record.status === "Running" && (record.inbox?.length ?? 0) > 0;
 }
 
 /** True for a request the pipeline hands out again after a reset: from a durable message or a fired timer. */
